@@ -1,0 +1,63 @@
+#pragma once
+// The one place where qmath papers over differences between xsimd 8.1
+// (Debian) and xsimd 13/14 (Conan, vcpkg). Kernels call these wrappers, never
+// the version-specific names. Private to qmath's kernels.
+
+#include <xsimd/xsimd.hpp>
+
+#ifndef XSIMD_VERSION_MAJOR
+#error "qmath: cannot read xsimd's version"
+#endif
+#if XSIMD_VERSION_MAJOR < 8 || (XSIMD_VERSION_MAJOR == 8 && XSIMD_VERSION_MINOR < 1)
+#error "qmath needs xsimd >= 8.1"
+#endif
+
+namespace qmath::simd {
+
+// Horizontal sum: `hadd` in 8.x, `reduce_add` from 9.0.
+template <class T, class A>
+inline T reduce_add(const xsimd::batch<T, A>& x) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+  return xsimd::reduce_add(x);
+#else
+  return xsimd::hadd(x);
+#endif
+}
+
+// Horizontal max: not in 8.x; a store and a scalar loop is fine for the once
+// per block that kernels need it.
+template <class T, class A>
+inline T reduce_max(const xsimd::batch<T, A>& x) noexcept {
+#if XSIMD_VERSION_MAJOR >= 9
+  return xsimd::reduce_max(x);
+#else
+  alignas(A::alignment()) T lanes[xsimd::batch<T, A>::size];
+  x.store_aligned(lanes);
+  T best = lanes[0];
+  for (std::size_t i = 1; i < xsimd::batch<T, A>::size; ++i) best = lanes[i] > best ? lanes[i] : best;
+  return best;
+#endif
+}
+
+// Reinterpret the bits of a batch: `bitwise_cast<batch<U, A>>(x)` before
+// 11.0, `bitwise_cast<U>(x)` from 11.0.
+template <class U, class T, class A>
+inline xsimd::batch<U, A> bitcast(const xsimd::batch<T, A>& x) noexcept {
+#if XSIMD_VERSION_MAJOR >= 11
+  return xsimd::bitwise_cast<U>(x);
+#else
+  return xsimd::bitwise_cast<xsimd::batch<U, A>>(x);
+#endif
+}
+
+// A compile-time constant batch of the given values:
+// batch_constant<batch<T, A>, V...> before 13.0, batch_constant<T, A, V...> from 13.0.
+#if XSIMD_VERSION_MAJOR >= 13
+template <class T, class A, T... Values>
+using batch_constant = xsimd::batch_constant<T, A, Values...>;
+#else
+template <class T, class A, T... Values>
+using batch_constant = xsimd::batch_constant<xsimd::batch<T, A>, Values...>;
+#endif
+
+}  // namespace qmath::simd
