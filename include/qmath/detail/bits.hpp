@@ -23,4 +23,17 @@ constexpr std::uint32_t shift_right_round_even(std::uint32_t value, unsigned shi
   return kept + ((rest > half || (rest == half && (kept & 1u))) ? 1u : 0u);
 }
 
+// Returns `value` as a rounded float that the compiler may not fuse with the
+// operation that consumes it. GCC contracts a*b+c into an FMA by default in
+// C++ (-ffp-contract=fast), even across statements, which changes the last
+// bit; the published reference quantizers round the product first. Clang only
+// contracts within one expression, so a separate statement is enough there.
+constexpr float no_contract(float value) noexcept {
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+  return __builtin_assoc_barrier(value);
+#else
+  return value;
+#endif
+}
+
 }  // namespace qmath::detail

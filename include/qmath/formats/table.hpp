@@ -79,8 +79,8 @@ inline constexpr std::array format_table{
     // GGUF (ggml-common.h block structs)
     detail::gguf_row(format_id::q4_0, "q4_0", 32, 18, 2, true),
     detail::gguf_row(format_id::q4_1, "q4_1", 32, 20, 3, true),
-    detail::gguf_row(format_id::q5_0, "q5_0", 32, 22, 6, false),
-    detail::gguf_row(format_id::q5_1, "q5_1", 32, 24, 7, false),
+    detail::gguf_row(format_id::q5_0, "q5_0", 32, 22, 6, true),
+    detail::gguf_row(format_id::q5_1, "q5_1", 32, 24, 7, true),
     detail::gguf_row(format_id::q8_0, "q8_0", 32, 34, 8, true),
     detail::gguf_row(format_id::q8_1, "q8_1", 32, 36, 9, false),
     detail::gguf_row(format_id::q2_k, "q2_k", 256, 84, 10, true),

@@ -60,4 +60,22 @@ template <class T, class A, T... Values>
 using batch_constant = xsimd::batch_constant<xsimd::batch<T, A>, Values...>;
 #endif
 
+// Vector form of detail::no_contract: an empty asm that the optimiser cannot
+// see through, so the multiply before it is rounded on its own. (GCC 12's
+// __builtin_assoc_barrier on vector types drops the operand; do not use it.)
+template <class T, class A>
+inline xsimd::batch<T, A> no_contract(xsimd::batch<T, A> x) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  auto reg = static_cast<typename xsimd::batch<T, A>::register_type>(x);
+  __asm__("" : "+v"(reg));
+  return xsimd::batch<T, A>(reg);
+#elif defined(__GNUC__) && defined(__aarch64__)
+  auto reg = static_cast<typename xsimd::batch<T, A>::register_type>(x);
+  __asm__("" : "+w"(reg));
+  return xsimd::batch<T, A>(reg);
+#else
+  return x;
+#endif
+}
+
 }  // namespace qmath::simd

@@ -1,0 +1,369 @@
+#pragma once
+// bitsandbytes 4-bit blockwise formats (NF4, FP4), with and without double
+// quantization of the block scales: code tables, the constexpr scalar
+// reference and the format descriptors. This header does not include xsimd;
+// the array API with SIMD kernels is in qmath/kernels/bnb_4bit.hpp.
+//
+// bitsandbytes' own layout (quantize_4bit, QuantState) keeps separate tensors:
+//   packed   uint8[ceil(n/2)]  element 2i in the HIGH nibble of byte i, element
+//                              2i+1 in the LOW nibble (kernels.cu kQuantizeBlockwise:
+//                              `qvals[j] = dQuantizeNF4(vals[2j]) << 4 | dQuantizeNF4(vals[2j+1])`;
+//                              backends/default/ops.py `quantized[::2] << 4 | quantized[1::2]`)
+//   absmax   fp32[ceil(n/blocksize)]
+//   quant_map fp32[16]
+// and with double quantization (compress_statistics=True, functional.py
+// quantize_4bit): offset = mean(absmax); absmax - offset is quantized 8-bit
+// blockwise with blocksize 256 and the signed dynamic map:
+//   qabsmax uint8[blocks], absmax2 fp32[ceil(blocks/256)], offset fp32, code fp32[256].
+//
+// Quantize rule (kernels.cu kQuantizeBlockwise): absmax = max|x| of the block;
+// local = 1.0f / absmax; each value is coded as nearest(x * local), where
+// "nearest" is bitsandbytes' comparison tree with strict `x > pivot` tests
+// (dQuantizeNF4 / dQuantizeFP4), so a value exactly on a pivot takes the lower
+// code (for FP4: the smaller magnitude). Dequantize: y = quant_map[nibble] * absmax.
+//
+// qmath's choices where bitsandbytes is silent or inconsistent:
+//  * A block whose absmax is 0 stores absmax 0 and the code of 0.0 for every
+//    element (NF4 nibble 7, FP4 nibble 0), so it dequantizes to +0.0.
+//    bitsandbytes' CUDA kernel computes 1/0 = inf and 0*inf = NaN, which its
+//    tree maps to nibble 0 (NF4: -1.0, dequantized as -1.0*0 = -0.0).
+//  * A block whose absmax is below 2^-126 (a subnormal, so 1/absmax overflows
+//    to inf) keeps bitsandbytes' arithmetic: x * inf is +-inf for x != 0 (codes
+//    +-1) and NaN for x == 0 (nibble 0, as bitsandbytes' tree maps NaN).
+//  * NaN or infinite input is an error (qmath::error); bitsandbytes has no check.
+//  * FP4's quant_map entry 8 is +0.0, as get_4bit_type builds it (the Python
+//    list holds the integer `-0`); the CUDA dequantizer computes -0.0 there.
+//  * The mean for double quantization is computed in double and rounded once to
+//    float (torch's float32 reduction order is unspecified; the offset is stored,
+//    so dequantization does not depend on it).
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+
+#include "qmath/detail/bits.hpp"
+#include "qmath/error.hpp"
+#include "qmath/formats/bnb_int8.hpp"
+#include "qmath/formats/format_info.hpp"
+#include "qmath/formats/table.hpp"
+
+namespace qmath {
+
+enum class bnb_code : std::uint8_t { nf4, fp4 };
+
+namespace bnb {
+
+// NF4 code table, index = nibble. bitsandbytes functional.py get_4bit_type("nf4")
+// and csrc/kernels.cu nf4_dequantization_lut (identical float32 values).
+inline constexpr std::array<float, 16> nf4_map{
+    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+
+// FP4 (bitsandbytes' own: sign, 2 exponent bits, 1 mantissa bit, not OCP E2M1).
+// get_4bit_type("fp4"): [0, 0.0625, 8, 12, 4, 6, 2, 3, -0, -0.0625, -8, -12, -4, -6, -2, -3]
+// divided by 12 in float32. fp32(a)/12 equals the literals of kernels.cu's
+// fp4_dequantization_lut (checked in tests/python/test_bnb.py).
+inline constexpr std::array<float, 16> fp4_map{
+    0.0f / 12.0f,  0.0625f / 12.0f,  8.0f / 12.0f,  12.0f / 12.0f,  4.0f / 12.0f,  6.0f / 12.0f,  2.0f / 12.0f,
+    3.0f / 12.0f,  0.0f / 12.0f,     -0.0625f / 12.0f, -8.0f / 12.0f, -12.0f / 12.0f, -4.0f / 12.0f, -6.0f / 12.0f,
+    -2.0f / 12.0f, -3.0f / 12.0f};
+
+constexpr const std::array<float, 16>& quant_map(bnb_code code) noexcept {
+  return code == bnb_code::nf4 ? nf4_map : fp4_map;
+}
+
+// The nibble that encodes 0.0.
+constexpr std::uint8_t zero_nibble(bnb_code code) noexcept { return code == bnb_code::nf4 ? 7 : 0; }
+
+// Pivots of dQuantizeNF4 (kernels.cu), ascending, as float literals there: the
+// exact midpoints of neighbouring codes printed to 16 digits and rounded to
+// float by the compiler. Four of them (0, 8, 12, 14) are one ulp away from the
+// float32 midpoint (a+b)/2, whose exact value is a tie that (a+b)/2 rounds to
+// even while the printed decimal leans to one side; qmath uses the literals,
+// as the CUDA kernel does (tests check each is one of the two floats nearest
+// the exact midpoint).
+inline constexpr std::array<float, 15> nf4_pivots{
+    -0.8480964004993439f, -0.6106329262256622f, -0.4599952697753906f, -0.33967943489551544f,
+    -0.23460740596055984f, -0.13791173323988914f, -0.045525018125772476f, 0.03979014977812767f,
+    0.1202552504837513f, 0.2035212516784668f, 0.2920137718319893f, 0.3893125355243683f,
+    0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f};
+
+// Magnitude pivots of dQuantizeFP4 (kernels.cu), ascending, as written there
+// (0.583333f is not the float32 midpoint 7/12; qmath keeps bitsandbytes' literal).
+inline constexpr std::array<float, 7> fp4_pivots{0.00260417f, 0.0859375f,  0.20833333f, 0.29166667f,
+                                                 0.4166667f,  0.583333f,   0.8333333f};
+// Magnitude rank (0 = 0.0 ... 7 = 1.0) to the 3 low bits of the FP4 nibble.
+inline constexpr std::array<std::uint8_t, 8> fp4_rank_to_bits{0b000, 0b001, 0b110, 0b111,
+                                                              0b100, 0b101, 0b010, 0b011};
+
+// dQuantizeNF4: the comparison tree with strict `>` is the same as counting the
+// pivots below x (the pivots are sorted). NaN passes no test: nibble 0.
+constexpr std::uint8_t encode_nf4(float scaled) noexcept {
+  std::uint8_t index = 0;
+  for (float pivot : nf4_pivots) index = static_cast<std::uint8_t>(index + (scaled > pivot ? 1 : 0));
+  return index;
+}
+
+// dQuantizeFP4: sign = x < 0 (so -0.0 and NaN are positive), then the tree on |x|.
+constexpr std::uint8_t encode_fp4(float scaled) noexcept {
+  const std::uint8_t sign = scaled < 0.0f ? 8 : 0;
+  const float magnitude = scaled < 0.0f ? -scaled : scaled;
+  std::uint8_t rank = 0;
+  for (float pivot : fp4_pivots) rank = static_cast<std::uint8_t>(rank + (magnitude > pivot ? 1 : 0));
+  return static_cast<std::uint8_t>(sign | fp4_rank_to_bits[rank]);
+}
+
+constexpr std::uint8_t encode(bnb_code code, float scaled) noexcept {
+  return code == bnb_code::nf4 ? encode_nf4(scaled) : encode_fp4(scaled);
+}
+
+// ---------------------------------------------------------------------------
+// The signed 8-bit dynamic map used for double quantization:
+// functional.py create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8).
+// For i in 0..6: boundaries = torch.linspace(0.1, 1, 2^i + 1) (float32),
+// means = (b[:-1] + b[1:]) / 2, values ±10^(i-6) * means (float32 products with
+// the scalar rounded to float32, as torch multiplies a float32 tensor by a
+// Python float); then 0 and 1.0; 256 values sorted ascending.
+// torch's CPU linspace (aten/src/ATen/native/cpu/RangeFactoriesKernel.cpp,
+// linspace_kernel): step = (end - start) / (steps - 1) in float; element idx is
+// start + step*idx below steps/2 and end - step*(steps-1-idx) from there, each
+// operation rounded to float. This differs from numpy's float64 linspace cast
+// to float32 in 40 of the 256 values (tests/python/test_bnb.py), so the torch
+// rule is the one reproduced here.
+namespace detail {
+
+constexpr float torch_linspace_f32(float start, float end, int steps, int idx) noexcept {
+  const float step = (end - start) / static_cast<float>(steps - 1);
+  const int halfway = steps / 2;
+  if (idx < halfway) return start + rounded_product(step, static_cast<float>(idx));
+  return end - rounded_product(step, static_cast<float>(steps - idx - 1));
+}
+
+constexpr std::array<float, 256> make_dynamic_map() noexcept {
+  std::array<float, 256> values{};
+  std::size_t count = 0;
+  // 10^(i-6) as Python computes it (a double), converted to float by torch.
+  constexpr double powers[7] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0};
+  const float start = static_cast<float>(0.1);
+  for (int i = 0; i < 7; ++i) {
+    const int steps = (1 << i) + 1;
+    const float scale = static_cast<float>(powers[i]);
+    for (int j = 0; j + 1 < steps; ++j) {
+      const float mean = (torch_linspace_f32(start, 1.0f, steps, j) + torch_linspace_f32(start, 1.0f, steps, j + 1)) / 2.0f;
+      values[count] = scale * mean;
+      values[count + 128] = -scale * mean;
+      ++count;
+    }
+  }
+  values[count] = 0.0f;         // count == 127
+  values[count + 128] = 1.0f;   // slot 255
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+}  // namespace detail
+
+inline constexpr std::array<float, 256> dynamic_map = detail::make_dynamic_map();
+
+// kernels.cu dQuantize<0> (the non-stochastic 8-bit quantizer of
+// kQuantizeBlockwise): a 7-step descent from index 127 that tracks the codes
+// bracketing x, then a comparison with the float32 midpoint between the final
+// descent pivot and the bracketing code on x's side; a value exactly on that
+// midpoint takes the descent pivot. NaN walks down to index 0.
+constexpr std::uint8_t encode_dynamic(const std::array<float, 256>& code, float x) noexcept {
+  int pivot = 127, upper_pivot = 255, lower_pivot = 0;
+  float lower = -1.0f, upper = 1.0f;
+  float value = code[127];
+  for (int step = 64; step > 0; step >>= 1) {
+    if (x > value) {
+      lower_pivot = pivot;
+      lower = value;
+      pivot += step;
+    } else {
+      upper_pivot = pivot;
+      upper = value;
+      pivot -= step;
+    }
+    value = code[static_cast<std::size_t>(pivot)];
+  }
+  if (upper_pivot == 255) upper = code[255];
+  if (lower_pivot == 0) lower = code[0];
+  if (x > value) {
+    const float midpoint = (upper + value) * 0.5f;
+    return static_cast<std::uint8_t>(x > midpoint ? upper_pivot : pivot);
+  }
+  const float midpoint = (lower + value) * 0.5f;
+  return static_cast<std::uint8_t>(x < midpoint ? lower_pivot : pivot);
+}
+
+// ---------------------------------------------------------------------------
+// Checks shared by the reference and the SIMD API.
+
+constexpr bool valid_blocksize(std::size_t blocksize) noexcept {
+  return blocksize >= 32 && blocksize <= 4096 && (blocksize & (blocksize - 1)) == 0;
+}
+
+// Bits of |x| as an integer; |x| of every finite float orders like its bits,
+// and NaN or infinity has bits >= 0x7F800000.
+constexpr std::uint32_t abs_bits(float x) noexcept { return qmath::detail::float_bits(x) & 0x7FFFFFFFu; }
+inline constexpr std::uint32_t non_finite_bits = 0x7F800000u;
+
+constexpr void check_4bit_sizes(const char* api, std::size_t n, std::size_t packed, std::size_t absmax,
+                                std::size_t blocksize) {
+  QMATH_REQUIRE(valid_blocksize(blocksize), api, "blocksize ", blocksize, " is not a power of two in [32, 4096]");
+  QMATH_REQUIRE(packed == (n + 1) / 2, api, n, " values need ", (n + 1) / 2, " packed bytes, got ", packed);
+  QMATH_REQUIRE(absmax == (n + blocksize - 1) / blocksize, api, n, " values in blocks of ", blocksize, " need ",
+                (n + blocksize - 1) / blocksize, " absmax values, got ", absmax);
+}
+
+// 1/absmax as bitsandbytes computes it, except that an all-zero block scales
+// by 0 (so its values code as 0.0, not as NaN).
+constexpr float reciprocal_absmax(float absmax) noexcept { return absmax == 0.0f ? 0.0f : 1.0f / absmax; }
+
+// ---------------------------------------------------------------------------
+// Scalar reference. `n` need not be a multiple of blocksize (bitsandbytes
+// allows a partial last block); an odd n pads the last low nibble with the
+// code of 0.0, as bitsandbytes pads with 0.
+
+constexpr void quantize_4bit_reference(std::span<const float> in, std::span<std::uint8_t> packed,
+                                       std::span<float> absmax, bnb_code code, std::size_t blocksize = 64) {
+  check_4bit_sizes("qmath::bnb::quantize_4bit", in.size(), packed.size(), absmax.size(), blocksize);
+  const std::size_t n = in.size();
+  for (std::size_t block = 0; block * blocksize < n; ++block) {
+    const std::size_t begin = block * blocksize, end = std::min(n, begin + blocksize);
+    std::uint32_t max_bits = 0;
+    for (std::size_t i = begin; i < end; ++i) max_bits = std::max(max_bits, abs_bits(in[i]));
+    QMATH_REQUIRE(max_bits < non_finite_bits, "qmath::bnb::quantize_4bit", "NaN or infinity in block ", block);
+    const float block_absmax = qmath::detail::float_from_bits(max_bits);
+    absmax[block] = block_absmax;
+    const float local = reciprocal_absmax(block_absmax);
+    for (std::size_t i = begin; i < end; i += 2) {
+      const std::uint8_t high = encode(code, in[i] * local);
+      const std::uint8_t low = i + 1 < end ? encode(code, in[i + 1] * local) : zero_nibble(code);
+      packed[i / 2] = static_cast<std::uint8_t>(high << 4 | low);
+    }
+  }
+}
+
+constexpr void dequantize_4bit_reference(std::span<const std::uint8_t> packed, std::span<const float> absmax,
+                                         std::span<float> out, const std::array<float, 16>& map,
+                                         std::size_t blocksize = 64) {
+  check_4bit_sizes("qmath::bnb::dequantize_4bit", out.size(), packed.size(), absmax.size(), blocksize);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::uint8_t byte = packed[i / 2];
+    const std::uint8_t nibble = (i % 2 == 0) ? static_cast<std::uint8_t>(byte >> 4) : static_cast<std::uint8_t>(byte & 15);
+    out[i] = map[nibble] * absmax[i / blocksize];
+  }
+}
+
+// 8-bit blockwise quantization with a 256-entry code (bitsandbytes
+// quantize_blockwise, CUDA rule): absmax per block, x * (1/absmax), dQuantize<0>.
+constexpr void quantize_8bit_reference(std::span<const float> in, std::span<std::uint8_t> q, std::span<float> absmax,
+                                       const std::array<float, 256>& code, std::size_t blocksize = 256) {
+  QMATH_REQUIRE(q.size() == in.size(), "qmath::bnb::quantize_blockwise", "output has ", q.size(), " bytes for ",
+                in.size(), " values");
+  QMATH_REQUIRE(blocksize > 0 && absmax.size() == (in.size() + blocksize - 1) / blocksize,
+                "qmath::bnb::quantize_blockwise", "absmax has ", absmax.size(), " values for ", in.size(),
+                " values in blocks of ", blocksize);
+  for (std::size_t block = 0; block * blocksize < in.size(); ++block) {
+    const std::size_t begin = block * blocksize, end = std::min(in.size(), begin + blocksize);
+    std::uint32_t max_bits = 0;
+    for (std::size_t i = begin; i < end; ++i) max_bits = std::max(max_bits, abs_bits(in[i]));
+    QMATH_REQUIRE(max_bits < non_finite_bits, "qmath::bnb::quantize_blockwise", "NaN or infinity in block ", block);
+    const float block_absmax = qmath::detail::float_from_bits(max_bits);
+    absmax[block] = block_absmax;
+    const float local = reciprocal_absmax(block_absmax);
+    for (std::size_t i = begin; i < end; ++i) q[i] = encode_dynamic(code, in[i] * local);
+  }
+}
+
+// Restores the 4-bit absmax from its double-quantized form:
+// functional.py dequantize_4bit: absmax = dequantize_blockwise(qabsmax, state2) + offset,
+// i.e. fp32(fp32(code[q] * absmax2[block]) + offset), product rounded on its own.
+constexpr float restore_absmax(const std::array<float, 256>& code, std::uint8_t q, float absmax2, float offset) noexcept {
+  return detail::rounded_product(code[q], absmax2) + offset;
+}
+
+// Double quantization of the absmax array (functional.py quantize_4bit,
+// compress_statistics=True). Returns the offset.
+constexpr float compress_absmax_reference(std::span<const float> absmax, std::span<std::uint8_t> qabsmax,
+                                          std::span<float> absmax2, const std::array<float, 256>& code = dynamic_map) {
+  double sum = 0.0;
+  for (float a : absmax) sum += a;
+  const float offset = absmax.empty() ? 0.0f : static_cast<float>(sum / static_cast<double>(absmax.size()));
+  std::array<float, 256> chunk{};
+  for (std::size_t begin = 0; begin < absmax.size(); begin += 256) {
+    const std::size_t len = std::min<std::size_t>(256, absmax.size() - begin);
+    for (std::size_t i = 0; i < len; ++i) chunk[i] = absmax[begin + i] - offset;
+    quantize_8bit_reference(std::span<const float>(chunk.data(), len), qabsmax.subspan(begin, len),
+                            absmax2.subspan(begin / 256, 1), code, 256);
+  }
+  return offset;
+}
+
+}  // namespace bnb
+
+namespace formats {
+
+// A bitsandbytes 4-bit tensor in one self-contained qmath buffer of exactly
+// storage_bytes(info, n) bytes (n a multiple of Blocksize), all little-endian:
+//   without double quantization:
+//     [n/2]            packed codes, bitsandbytes' nibble order
+//     [4 * blocks]     absmax, fp32 per block
+//     [64]             quant_map, 16 x fp32
+//   with double quantization:
+//     [n/2]            packed codes
+//     [blocks]         qabsmax, one uint8 per block
+//     [4 * groups]     absmax2, fp32 per 256 blocks (groups = ceil(blocks/256))
+//     [4]              offset, fp32
+//     [1024]           the 8-bit code table, 256 x fp32
+//     [64]             quant_map, 16 x fp32
+// The fp32 fields after a byte-sized field may be unaligned; read them with memcpy.
+template <bnb_code Code, std::uint32_t Blocksize = 64, bool DoubleQuant = false>
+struct bnb_4bit {
+  static_assert(bnb::valid_blocksize(Blocksize), "qmath::formats::bnb_4bit: blocksize must be a power of two in [32, 4096]");
+  static constexpr format_info info =
+      bnb_4bit_info(Code == bnb_code::nf4 ? format_id::bnb_nf4 : format_id::bnb_fp4, Blocksize, DoubleQuant);
+  static constexpr bnb_code code = Code;
+  static constexpr std::uint32_t blocksize = Blocksize;
+  static constexpr bool double_quant = DoubleQuant;
+
+  struct layout {
+    std::size_t blocks, groups;
+    std::size_t codes, scales, absmax2, offset, code_table, quant_map, total;
+  };
+  // Byte offsets of each field for n elements.
+  static constexpr layout layout_for(std::size_t n) {
+    QMATH_REQUIRE(n % Blocksize == 0, "qmath::formats::bnb_4bit", n, " elements are not a whole number of blocks of ",
+                  Blocksize);
+    layout l{};
+    l.blocks = n / Blocksize;
+    l.groups = (l.blocks + 255) / 256;
+    l.codes = 0;
+    l.scales = n / 2;
+    if constexpr (DoubleQuant) {
+      l.absmax2 = l.scales + l.blocks;
+      l.offset = l.absmax2 + 4 * l.groups;
+      l.code_table = l.offset + 4;
+      l.quant_map = l.code_table + 256 * 4;
+    } else {
+      l.absmax2 = l.offset = l.code_table = l.scales + 4 * l.blocks;
+      l.quant_map = l.code_table;
+    }
+    l.total = n == 0 ? 0 : l.quant_map + 16 * 4;
+    return l;
+  }
+};
+
+using nf4 = bnb_4bit<bnb_code::nf4>;
+using fp4 = bnb_4bit<bnb_code::fp4>;
+using nf4_dq = bnb_4bit<bnb_code::nf4, 64, true>;
+using fp4_dq = bnb_4bit<bnb_code::fp4, 64, true>;
+
+}  // namespace formats
+}  // namespace qmath

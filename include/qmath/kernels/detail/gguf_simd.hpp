@@ -1,0 +1,185 @@
+#pragma once
+// Private: what the x86 kernels of the GGUF 32-element block formats share.
+// Every function is a template on the architecture tag (see kernels/arch.hpp)
+// so that translation units built with different -m flags never share a
+// symbol. xsimd 8.1 has no widening or narrowing casts, masks or 8-bit
+// swizzles on AVX2, so the kernels use intrinsics on the batches' registers,
+// guarded by xsimd's XSIMD_WITH_* macros; architectures without such a path
+// run the scalar reference. Include the kernel headers instead.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <type_traits>
+
+#include "qmath/config.hpp"
+#include "qmath/formats/detail/block_io.hpp"
+#include "qmath/formats/detail/gguf_common.hpp"
+#include "qmath/fp/fp16.hpp"
+
+#if !QMATH_DISABLE_SIMD
+#include "qmath/kernels/xsimd_compat.hpp"
+#if XSIMD_WITH_AVX2 || XSIMD_WITH_AVX512BW
+#include <immintrin.h>
+#endif
+#endif
+
+namespace qmath::kernels::gguf_simd {
+
+enum class path { reference, avx2, avx512bw };
+
+// The kernel path an architecture tag selects.
+template <class Arch>
+constexpr path path_of() noexcept {
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
+  if constexpr (std::is_base_of_v<xsimd::avx512bw, Arch>) return path::avx512bw;
+#endif
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+  if constexpr (std::is_base_of_v<xsimd::avx2, Arch>) return path::avx2;
+#endif
+  return path::reference;
+}
+
+// fp16 scale bits <-> float: F16C where the build has it (bit for bit the
+// same as qmath's constexpr conversions, fp/fp16.hpp), else those conversions.
+template <class Arch>
+inline float half_to_float(std::uint16_t bits) noexcept {
+#if !QMATH_DISABLE_SIMD && defined(__F16C__)
+  return _cvtsh_ss(bits);
+#else
+  return detail::fp16_bits_to_float(bits);
+#endif
+}
+
+template <class Arch>
+inline std::uint16_t float_to_half(float value) noexcept {
+#if !QMATH_DISABLE_SIMD && defined(__F16C__)
+  return static_cast<std::uint16_t>(_cvtss_sh(value, 0));  // imm 0: round to nearest even
+#else
+  return detail::fp16_bits_from_float(value);
+#endif
+}
+
+inline constexpr std::uint32_t non_finite_bits = 0x7f800000u;  // |x| bits at or above: Inf or NaN
+
+// Throws the reference's error for block `b` (called once a kernel has seen a
+// non-finite value in it).
+template <class F>
+[[noreturn]] inline void reject_block(std::span<const float> in, std::size_t b) {
+  constexpr std::size_t elems = F::info.block_elems;
+  detail::gguf::require_finite_block<F>(in.subspan(b * elems).template first<elems>(), b);
+  detail::precondition_failed("qmath::quantize", F::info.name, " block ", b, " holds a non-finite value");
+}
+
+// Block b through the scalar reference (the rare blocks a kernel leaves to it).
+template <class F>
+inline void reference_block(std::span<const float> in, std::span<std::byte> out, std::size_t b) {
+  constexpr std::size_t elems = F::info.block_elems;
+  detail::store_block(F::quantize_block(in.subspan(b * elems).template first<elems>()), out, b);
+}
+
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
+// The multiply result as a rounded float that GCC may not fuse into the add or
+// subtract that consumes it (see simd::no_contract).
+template <class Arch>
+inline __m512 no_contract(__m512 x) noexcept {
+  return simd::no_contract(xsimd::batch<float, xsimd::avx512bw>(x));
+}
+template <class Arch>
+inline std::uint32_t max_abs_bits(__m512 x0, __m512 x1) noexcept {
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  const __m512i a = _mm512_max_epi32(_mm512_and_si512(_mm512_castps_si512(x0), magnitude),
+                                     _mm512_and_si512(_mm512_castps_si512(x1), magnitude));
+  return static_cast<std::uint32_t>(_mm512_reduce_max_epi32(a));
+}
+// Index of the first element whose |x| bits are `bits`.
+template <class Arch>
+inline unsigned first_with_abs_bits(__m512 x0, __m512 x1, std::uint32_t bits) noexcept {
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  const __m512i target = _mm512_set1_epi32(static_cast<int>(bits));
+  const unsigned lo = _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(x0), magnitude), target);
+  const unsigned hi = _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(x1), magnitude), target);
+  return static_cast<unsigned>(__builtin_ctz(lo | hi << 16));
+}
+// Nibble-pack two vectors of 4-bit codes (int32 lanes in 0..15): byte j = lo[j] | hi[j] << 4.
+template <class Arch>
+inline void store_nibbles(__m512i lo, __m512i hi, std::byte* dst) noexcept {
+  const __m128i l = _mm512_cvtepi32_epi8(lo);
+  const __m128i h = _mm512_cvtepi32_epi8(hi);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_or_si128(l, _mm_slli_epi16(h, 4)));
+}
+// Split 16 packed bytes into their low and high nibbles, as int32 lanes.
+template <class Arch>
+inline void load_nibbles(const std::byte* src, __m512i& lo, __m512i& hi) noexcept {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  lo = _mm512_cvtepu8_epi32(_mm_and_si128(raw, mask));
+  hi = _mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(raw, 4), mask));
+}
+#endif
+
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+template <class Arch>
+inline __m256 no_contract(__m256 x) noexcept {
+  return simd::no_contract(xsimd::batch<float, xsimd::avx2>(x));
+}
+template <class Arch>
+inline std::uint32_t horizontal_max_epi32(__m256i a) noexcept {
+  __m128i m = _mm_max_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0x4e));
+  m = _mm_max_epi32(m, _mm_shuffle_epi32(m, 0xb1));
+  return static_cast<std::uint32_t>(_mm_cvtsi128_si32(m));
+}
+template <class Arch>
+inline __m256i abs_bits(__m256 x) noexcept {
+  return _mm256_and_si256(_mm256_castps_si256(x), _mm256_set1_epi32(0x7fffffff));
+}
+// x[0..3] are the four 8-lane quarters of a block.
+template <class Arch>
+inline std::uint32_t max_abs_bits(const __m256 (&x)[4]) noexcept {
+  const __m256i m = _mm256_max_epi32(_mm256_max_epi32(abs_bits<Arch>(x[0]), abs_bits<Arch>(x[1])),
+                                     _mm256_max_epi32(abs_bits<Arch>(x[2]), abs_bits<Arch>(x[3])));
+  return horizontal_max_epi32<Arch>(m);
+}
+template <class Arch>
+inline unsigned first_with_abs_bits(const __m256 (&x)[4], std::uint32_t bits) noexcept {
+  const __m256i target = _mm256_set1_epi32(static_cast<int>(bits));
+  unsigned mask = 0;
+  for (unsigned k = 0; k < 4; ++k)
+    mask |= static_cast<unsigned>(
+                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(abs_bits<Arch>(x[k]), target))))
+            << (8 * k);
+  return static_cast<unsigned>(__builtin_ctz(mask));
+}
+// 32 int32 codes in [-128, 127] (four quarters) to 32 bytes in element order.
+template <class Arch>
+inline __m256i narrow_to_bytes(const __m256i (&q)[4]) noexcept {
+  const __m256i words01 = _mm256_packs_epi32(q[0], q[1]);  // lanes interleave per 128 bits
+  const __m256i words23 = _mm256_packs_epi32(q[2], q[3]);
+  const __m256i bytes = _mm256_packs_epi16(words01, words23);
+  return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+// 32 4-bit codes (element order) to the split-half nibble bytes.
+template <class Arch>
+inline void store_nibbles(const __m256i (&q)[4], std::byte* dst) noexcept {
+  const __m256i bytes = narrow_to_bytes<Arch>(q);
+  const __m128i lo = _mm256_castsi256_si128(bytes);
+  const __m128i hi = _mm256_extracti128_si256(bytes, 1);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_or_si128(lo, _mm_slli_epi16(hi, 4)));
+}
+// 16 packed bytes to 32 int32 codes in element order (four quarters).
+template <class Arch>
+inline void load_nibbles(const std::byte* src, __m256i (&q)[4]) noexcept {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(raw, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+  q[0] = _mm256_cvtepu8_epi32(lo);
+  q[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8));
+  q[2] = _mm256_cvtepu8_epi32(hi);
+  q[3] = _mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8));
+}
+#endif
+
+}  // namespace qmath::kernels::gguf_simd

@@ -1,0 +1,623 @@
+#pragma once
+// Array conversions between float and the storage formats fp16, bf16,
+// fp8_e4m3 and fp8_e5m2:
+//
+//   qmath::convert(std::span<const float> in, std::span<To> out [, fp8_overflow])
+//   qmath::convert(std::span<const From> in, std::span<float> out)
+//
+// Every element is converted exactly as the constexpr scalar reference
+// qmath::convert<To>(float) does (fp/fp16.hpp, bf16.hpp, fp8.hpp: RNE,
+// subnormals kept, the documented NaN bits), on every instruction set, bit for
+// bit. `out` must have exactly in.size() elements, otherwise qmath::error is
+// thrown before anything is written. The spans must not overlap.
+//
+// The last template argument picks the instruction set: qmath::default_arch
+// (the best the translation unit is compiled for), qmath::scalar_arch (the
+// reference), or kernels::fp_generic_arch<A> (the portable xsimd kernels on A,
+// without the x86 conversion instructions; used by the tests).
+//
+// Kernels, by instruction set:
+//   AVX-512BW  fp16: vcvtps2ph / vcvtph2ps. bf16: vcvtne2ps2bf16 when
+//              AVX512-BF16 is enabled, with any pair of vectors holding a
+//              float subnormal (which the instruction flushes to zero) redone
+//              by integer RNE; integer RNE otherwise. fp8 -> float: through
+//              fp16, which holds every E4M3 and E5M2 value exactly. float ->
+//              fp8: integer RNE on 16 lanes, the fp8-subnormal range rounded
+//              by a float add with RNE set in the instruction (MXCSR's
+//              rounding mode does not matter). Outputs of 8 MiB and more of
+//              float are written with streaming stores, as memcpy does.
+//   AVX2+F16C  the same on 8 lanes: fp16 by F16C, bf16 by integer RNE,
+//              fp8 -> float through fp16, float -> fp8 by the portable kernel.
+//   any xsimd  portable integer kernels (lanes narrowed or widened by a
+//              store and a scalar copy).
+// The kernels that use F16C are tested with MXCSR's DAZ clear (the default);
+// with DAZ set, subnormal inputs may be read as zero.
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <type_traits>
+
+#include "qmath/error.hpp"
+#include "qmath/fp/convert.hpp"
+#include "qmath/kernels/arch.hpp"
+
+#if !QMATH_DISABLE_SIMD && (defined(__x86_64__) || defined(__i386__) || defined(_M_X64))
+#include <immintrin.h>
+#endif
+
+// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
+// intrinsics as maybe-uninitialized (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace qmath {
+namespace kernels {
+
+// Selects the portable xsimd kernels of the xsimd architecture A, skipping
+// the instruction-specific ones.
+template <class A>
+struct fp_generic_arch {
+  using inner = A;
+  static constexpr const char* name() noexcept { return "generic"; }
+};
+
+namespace fp_detail {
+
+template <class T>
+struct is_generic_arch : std::false_type {};
+template <class A>
+struct is_generic_arch<fp_generic_arch<A>> : std::true_type {};
+
+template <class Format>
+using raw_t = std::conditional_t<sizeof(Format) == 2, std::uint16_t, std::uint8_t>;
+
+// ---------------------------------------------------------------- scalar
+
+template <fp_format To>
+inline void from_float_scalar(const float* in, To* out, std::size_t n, fp8_overflow mode) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = detail::from_float<To>(in[i], mode);
+}
+
+template <fp_format From>
+inline void to_float_scalar(const From* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = detail::to_float(in[i]);
+}
+
+// Runs `block(in, out)` on whole blocks of W elements; the last partial block
+// goes through zero-padded stack buffers, so the kernels never see a tail.
+template <std::size_t W, class In, class Out, class Block>
+inline void for_blocks(const In* in, Out* out, std::size_t n, Block&& block) {
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) block(in + i, out + i);
+  if (i < n) {
+    In in_tail[W] = {};
+    alignas(64) Out out_tail[W];  // aligned: kernels may use streaming stores
+    std::memcpy(in_tail, in + i, (n - i) * sizeof(In));
+    block(static_cast<const In*>(in_tail), static_cast<Out*>(out_tail));
+    std::memcpy(out + i, out_tail, (n - i) * sizeof(Out));
+  }
+}
+
+// Elements before `p` reaches a 64-byte boundary (none if p is not even
+// element-aligned). Kernels run the head on its own so that their full-width
+// loads or stores do not straddle cache lines.
+template <class T>
+inline std::size_t head_to_cache_line(const T* p, std::size_t n) noexcept {
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  if (address % sizeof(T) != 0) return 0;
+  return std::min(n, (64 - address % 64) % 64 / sizeof(T));
+}
+
+#if !QMATH_DISABLE_SIMD
+
+// ---------------------------------------------------------------- portable xsimd
+
+template <class A>
+using ivec = xsimd::batch<std::int32_t, A>;
+
+// Right shift by a per-lane amount in [1, 31], rounded to nearest even.
+// v + (half - 1) + (lsb of the result) carries exactly when the discarded
+// bits are above half, or equal to half with an odd result.
+template <class A>
+inline ivec<A> shift_right_round_even(ivec<A> v, ivec<A> shift) noexcept {
+  const ivec<A> one(1);
+  return (v + ((one << (shift - one)) - one) + ((v >> shift) & one)) >> shift;
+}
+
+// fp16 bits (in the low 16 bits of each lane) of float lanes given as bits.
+// Same case analysis as detail::fp16_bits_from_float.
+template <class A>
+inline ivec<A> fp16_codes(ivec<A> x) noexcept {
+  const ivec<A> magnitude = x & ivec<A>(0x7fffffff);
+  const ivec<A> sign = (x >> 16) & ivec<A>(0x8000);
+  const ivec<A> normal = ((magnitude - ivec<A>(0x38000000)) + ivec<A>(0xfff) + ((magnitude >> 13) & ivec<A>(1))) >> 13;
+  const ivec<A> exponent = magnitude >> 23;
+  const ivec<A> significand = (magnitude & ivec<A>(0x7fffff)) | ivec<A>(0x800000);
+  const ivec<A> shift = xsimd::max(xsimd::min(ivec<A>(126) - exponent, ivec<A>(31)), ivec<A>(1));
+  ivec<A> r = xsimd::select(magnitude < ivec<A>(0x38800000), shift_right_round_even(significand, shift), normal);
+  r = xsimd::select(magnitude >= ivec<A>(0x477ff000), ivec<A>(0x7c00), r);
+  r = xsimd::select(magnitude > ivec<A>(0x7f800000), ivec<A>(0x7e00) | ((magnitude >> 13) & ivec<A>(0x3ff)), r);
+  return r | sign;
+}
+
+// bf16 bits of float lanes: ggml's RNE add, NaN made quiet. The add may wrap
+// (sign bit carried into), which the logical shift then ignores as intended.
+template <class A>
+inline ivec<A> bf16_codes(ivec<A> x) noexcept {
+  using uvec = xsimd::batch<std::uint32_t, A>;
+  const uvec u = simd::bitcast<std::uint32_t>(x);
+  const uvec rounded = (u + uvec(0x7fffu) + ((u >> 16) & uvec(1u))) >> 16;
+  const ivec<A> quiet_nan = ((x >> 16) & ivec<A>(0xffff)) | ivec<A>(0x40);
+  return xsimd::select((x & ivec<A>(0x7fffffff)) > ivec<A>(0x7f800000), quiet_nan,
+                       simd::bitcast<std::int32_t>(rounded));
+}
+
+// fp8 bits of float lanes. Same case analysis as detail::fp8_bits_from_float.
+template <class Fp8, class A>
+inline ivec<A> fp8_codes(ivec<A> x, fp8_overflow mode) noexcept {
+  using traits = detail::fp8_traits<Fp8>;
+  using derived = detail::fp8_derived<Fp8>;
+  constexpr int drop = static_cast<int>(derived::drop);
+  const ivec<A> magnitude = x & ivec<A>(0x7fffffff);
+  const ivec<A> sign = (x >> 24) & ivec<A>(0x80);
+  const ivec<A> odd = (magnitude >> drop) & ivec<A>(1);
+  const ivec<A> normal = ((magnitude - ivec<A>(static_cast<std::int32_t>(derived::rebias))) +
+                          ivec<A>((1 << (drop - 1)) - 1) + odd) >> drop;
+  const ivec<A> exponent = magnitude >> 23;
+  const ivec<A> significand = (magnitude & ivec<A>(0x7fffff)) | ivec<A>(0x800000);
+  const ivec<A> shift = xsimd::max(
+      xsimd::min(ivec<A>(static_cast<std::int32_t>(derived::subnormal_shift)) - exponent, ivec<A>(31)), ivec<A>(1));
+  ivec<A> r = xsimd::select(magnitude < ivec<A>(static_cast<std::int32_t>(derived::min_normal)),
+                            shift_right_round_even(significand, shift), normal);
+  const std::int32_t overflow =
+      mode == fp8_overflow::saturate ? traits::max_code : traits::overflow_code;
+  r = xsimd::select(magnitude > ivec<A>(static_cast<std::int32_t>(traits::last_in_range)), ivec<A>(overflow), r);
+  ivec<A> nan(0x7f);
+  if constexpr (traits::overflow_code != 0x7f) nan = ivec<A>(0x7e) | ((magnitude >> 21) & ivec<A>(1));
+  r = xsimd::select(magnitude > ivec<A>(0x7f800000), nan, r);
+  return r | sign;
+}
+
+// Float bits of fp16 lanes (values in [0, 0xffff]); as detail::fp16_bits_to_float.
+template <class A>
+inline ivec<A> fp16_to_float_bits(ivec<A> h) noexcept {
+  const ivec<A> sign = (h & ivec<A>(0x8000)) << 16;
+  const ivec<A> magnitude = h & ivec<A>(0x7fff);
+  const ivec<A> exponent = magnitude >> 10;
+  const ivec<A> mantissa = magnitude & ivec<A>(0x3ff);
+  const ivec<A> normal = (magnitude << 13) + ivec<A>(0x38000000);
+  // A subnormal is mantissa * 2^-24: exact in float (a power-of-two scaling).
+  const ivec<A> subnormal =
+      simd::bitcast<std::int32_t>(xsimd::batch_cast<float>(mantissa) * xsimd::batch<float, A>(0x1p-24f));
+  const ivec<A> special = ivec<A>(0x7f800000) | (mantissa << 13) |
+                          xsimd::select(mantissa != ivec<A>(0), ivec<A>(0x400000), ivec<A>(0));
+  ivec<A> r = xsimd::select(exponent == ivec<A>(0), subnormal, normal);
+  r = xsimd::select(exponent == ivec<A>(31), special, r);
+  return r | sign;
+}
+
+// Float bits of E4M3 lanes (values in [0, 0xff]); as detail::fp8_e4m3_bits_to_float.
+template <class A>
+inline ivec<A> e4m3_to_float_bits(ivec<A> b) noexcept {
+  const ivec<A> sign = (b & ivec<A>(0x80)) << 24;
+  const ivec<A> magnitude = b & ivec<A>(0x7f);
+  const ivec<A> mantissa = magnitude & ivec<A>(0x7);
+  const ivec<A> normal = (magnitude << 20) + ivec<A>(120 << 23);
+  const ivec<A> subnormal =
+      simd::bitcast<std::int32_t>(xsimd::batch_cast<float>(mantissa) * xsimd::batch<float, A>(0x1p-9f));
+  ivec<A> r = xsimd::select(magnitude < ivec<A>(0x8), subnormal, normal);
+  r = xsimd::select(magnitude == ivec<A>(0x7f), ivec<A>(0x7ff00000), r);
+  return r | sign;
+}
+
+template <fp_format To, class A>
+inline ivec<A> codes_of(ivec<A> x, fp8_overflow mode) noexcept {
+  if constexpr (std::is_same_v<To, fp16>) return fp16_codes<A>(x);
+  else if constexpr (std::is_same_v<To, bf16>) return bf16_codes<A>(x);
+  else return fp8_codes<To, A>(x, mode);
+}
+
+template <fp_format From, class A>
+inline ivec<A> float_bits_of(ivec<A> raw) noexcept {
+  if constexpr (std::is_same_v<From, fp16>) return fp16_to_float_bits<A>(raw);
+  else if constexpr (std::is_same_v<From, bf16>) return raw << 16;
+  else if constexpr (std::is_same_v<From, fp8_e4m3>) return e4m3_to_float_bits<A>(raw);
+  else return fp16_to_float_bits<A>(raw << 8);
+}
+
+template <fp_format To, class A>
+inline void from_float_generic(const float* in, To* out, std::size_t n, fp8_overflow mode) {
+  constexpr std::size_t W = ivec<A>::size;
+  for_blocks<W>(in, out, n, [mode](const float* src, To* dst) {
+    alignas(A::alignment()) std::int32_t lanes[W];
+    codes_of<To, A>(simd::bitcast<std::int32_t>(xsimd::batch<float, A>::load_unaligned(src)), mode)
+        .store_aligned(lanes);
+    for (std::size_t j = 0; j < W; ++j) dst[j] = To::from_bits(static_cast<raw_t<To>>(lanes[j]));
+  });
+}
+
+template <fp_format From, class A>
+inline void to_float_generic(const From* in, float* out, std::size_t n) {
+  constexpr std::size_t W = ivec<A>::size;
+  for_blocks<W>(in, out, n, [](const From* src, float* dst) {
+    alignas(A::alignment()) std::int32_t lanes[W];
+    for (std::size_t j = 0; j < W; ++j) lanes[j] = src[j].bits;
+    simd::bitcast<float>(float_bits_of<From, A>(ivec<A>::load_aligned(lanes))).store_unaligned(dst);
+  });
+}
+
+// ---------------------------------------------------------------- x86
+
+#if XSIMD_WITH_AVX512BW
+template <class A>
+inline constexpr bool is_avx512bw = std::is_base_of_v<xsimd::avx512bw, A>;
+#else
+template <class A>
+inline constexpr bool is_avx512bw = false;
+#endif
+#if XSIMD_WITH_AVX2 && defined(__F16C__)
+template <class A>
+inline constexpr bool is_avx2_f16c = std::is_base_of_v<xsimd::avx2, A>;
+#else
+template <class A>
+inline constexpr bool is_avx2_f16c = false;
+#endif
+
+#if XSIMD_WITH_AVX512BW
+// F16C's vcvtps2ph with the rounding in the immediate (RNE), not MXCSR's.
+constexpr int f16c_rne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+
+template <class A>
+inline __m512i bf16_codes_avx512(__m512 v) noexcept {
+  const __m512i x = _mm512_castps_si512(v);
+  const __m512i rounded = _mm512_srli_epi32(
+      _mm512_add_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(0x7fff)), _mm512_and_si512(_mm512_srli_epi32(x, 16), _mm512_set1_epi32(1))), 16);
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(x, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40));
+}
+
+// fp8 bits of 16 float lanes, with masks and clamps instead of the scalar
+// reference's branches:
+//  - magnitudes past the range are clamped to the float value of the code
+//    they give (max finite when saturating; 480 = NaN code for E4M3, 65536 =
+//    Inf for E5M2 otherwise), so the normal-range rounding produces it;
+//  - NaN lanes become a float whose code is the NaN code (E4M3 without
+//    saturation: the clamp to 480 already does it; E5M2: 1.1p * 2^16, p =
+//    float bit 21);
+//  - the fp8-subnormal range is rounded by the float add
+//    |x| + 2^(subnormal_shift - 127), whose ulp is the fp8 subnormal step
+//    (PyTorch's denorm_mask trick), with RNE set in the instruction so that
+//    MXCSR's rounding mode does not matter (DAZ would only zero inputs that
+//    round to zero anyway).
+template <class Fp8, fp8_overflow Mode>
+inline __m512i fp8_codes_avx512(__m512i x) noexcept {
+  using traits = detail::fp8_traits<Fp8>;
+  using derived = detail::fp8_derived<Fp8>;
+  constexpr unsigned drop = derived::drop;
+  constexpr std::uint8_t clamp_code = Mode == fp8_overflow::saturate ? traits::max_code : traits::overflow_code;
+  // float bits of the value of clamp_code (a normal fp8 code)
+  constexpr std::uint32_t clamp_bits = (static_cast<std::uint32_t>(clamp_code) << drop) + derived::rebias;
+  const __m512i magnitude = _mm512_and_si512(x, _mm512_set1_epi32(0x7fffffff));
+  __m512i m = _mm512_min_epu32(magnitude, _mm512_set1_epi32(static_cast<int>(clamp_bits)));
+  if constexpr (traits::overflow_code == 0x7f) {
+    if constexpr (Mode == fp8_overflow::saturate)
+      m = _mm512_mask_mov_epi32(m, _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7f800000)),
+                                _mm512_set1_epi32(static_cast<int>((0x7fu << drop) + derived::rebias)));
+  } else {
+    // (magnitude & bit 21) | float bits of 0x7e
+    const __m512i nan = _mm512_ternarylogic_epi32(magnitude, _mm512_set1_epi32(0x00200000),
+                                                  _mm512_set1_epi32(static_cast<int>((0x7eu << drop) + derived::rebias)), 0xea);
+    m = _mm512_mask_mov_epi32(m, _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7f800000)), nan);
+  }
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(m, drop), _mm512_set1_epi32(1));
+  constexpr std::uint32_t round_and_rebias = ((1u << (drop - 1)) - 1u) - derived::rebias;  // wraps, as intended
+  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(m, _mm512_set1_epi32(static_cast<int>(round_and_rebias))), odd), drop);
+  const __m512 magic = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(derived::subnormal_shift << 23)));
+  const __mmask16 subnormal = _mm512_cmplt_epu32_mask(magnitude, _mm512_set1_epi32(static_cast<int>(derived::min_normal)));
+  const __m512 sum = _mm512_maskz_add_round_ps(subnormal, _mm512_castsi512_ps(magnitude), magic,
+                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  r = _mm512_mask_sub_epi32(r, subnormal, _mm512_castps_si512(sum), _mm512_castps_si512(magic));
+  // r | ((x >> 24) & 0x80)
+  return _mm512_ternarylogic_epi32(r, _mm512_srli_epi32(x, 24), _mm512_set1_epi32(0x80), 0xf8);
+}
+
+template <class Fp8, fp8_overflow Mode>
+inline void fp8_from_float_avx512(const float* in, std::uint8_t* out, std::size_t n) {
+  for_blocks<64>(in, out, n, [](const float* s, std::uint8_t* d) {
+    __m512i c[4];
+    for (int k = 0; k < 4; ++k) c[k] = fp8_codes_avx512<Fp8, Mode>(_mm512_castps_si512(_mm512_loadu_ps(s + 16 * k)));
+    // Codes are < 256, so the saturating packs are exact. Per 128-bit lane L
+    // they leave the dwords c0[L] c1[L] c2[L] c3[L]; the permute restores
+    // element order (fewer uops than four vpmovdb).
+    const __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(c[0], c[1]), _mm512_packus_epi32(c[2], c[3]));
+    _mm512_storeu_si512(d, _mm512_permutexvar_epi32(
+                               _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), bytes));
+  });
+}
+
+template <fp_format To, class A>
+inline void from_float_avx512(const float* in, To* out, std::size_t n, fp8_overflow mode) {
+  auto* dst = reinterpret_cast<raw_t<To>*>(out);
+  if constexpr (std::is_same_v<To, fp16>) {
+    for_blocks<64>(in, dst, n, [](const float* s, std::uint16_t* d) {
+      for (int k = 0; k < 4; ++k)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 16 * k), _mm512_cvtps_ph(_mm512_loadu_ps(s + 16 * k), f16c_rne));
+    });
+  } else if constexpr (std::is_same_v<To, bf16>) {
+    for_blocks<64>(in, dst, n, [](const float* s, std::uint16_t* d) {
+      for (int k = 0; k < 2; ++k) {
+        const __m512 lo = _mm512_loadu_ps(s + 32 * k), hi = _mm512_loadu_ps(s + 32 * k + 16);
+#if defined(__AVX512BF16__)
+        // The instruction flushes float subnormals to zero; the reference
+        // rounds them. Such lanes are rare: redo the pair with integers.
+        const __m512i exponent = _mm512_set1_epi32(0x7f800000), mantissa = _mm512_set1_epi32(0x7fffff);
+        const __mmask16 sub_lo = _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(_mm512_castps_si512(lo), exponent),
+                                                             _mm512_castps_si512(lo), mantissa);
+        const __mmask16 sub_hi = _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(_mm512_castps_si512(hi), exponent),
+                                                             _mm512_castps_si512(hi), mantissa);
+        if ((sub_lo | sub_hi) == 0) {
+          _mm512_storeu_si512(d + 32 * k, std::bit_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+          continue;
+        }
+#endif
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 32 * k), _mm512_cvtepi32_epi16(bf16_codes_avx512<A>(lo)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 32 * k + 16), _mm512_cvtepi32_epi16(bf16_codes_avx512<A>(hi)));
+      }
+    });
+  } else {
+    if (mode == fp8_overflow::saturate) fp8_from_float_avx512<To, fp8_overflow::saturate>(in, dst, n);
+    else fp8_from_float_avx512<To, fp8_overflow::no_saturate>(in, dst, n);
+  }
+}
+
+template <fp_format From, class A, bool Stream>
+inline void to_float_avx512_run(const From* in, float* out, std::size_t n) {
+  // Streaming stores need 64-byte aligned destinations (the caller sees to it).
+  const auto store = [](float* d, __m512 v) {
+    if constexpr (Stream) _mm512_stream_ps(d, v);
+    else _mm512_storeu_ps(d, v);
+  };
+  const auto* src = reinterpret_cast<const raw_t<From>*>(in);
+  if constexpr (std::is_same_v<From, fp16>) {
+    for_blocks<64>(src, out, n, [&store](const std::uint16_t* s, float* d) {
+      for (int k = 0; k < 4; ++k)
+        store(d + 16 * k, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 16 * k))));
+    });
+  } else if constexpr (std::is_same_v<From, bf16>) {
+    for_blocks<64>(src, out, n, [&store](const std::uint16_t* s, float* d) {
+      for (int k = 0; k < 4; ++k)
+        store(d + 16 * k, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 16 * k))), 16)));
+    });
+  } else {
+    for_blocks<64>(src, out, n, [&store](const std::uint8_t* s, float* d) {
+      for (int k = 0; k < 2; ++k) {
+        const __m512i bytes = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32 * k)));
+        __m512i half;
+        if constexpr (std::is_same_v<From, fp8_e5m2>) {
+          half = _mm512_slli_epi16(bytes, 8);  // E5M2 is the top byte of an fp16
+        } else {
+          // E4M3 magnitude << 7 is an fp16 with the value scaled by 2^-8 (exact,
+          // subnormals included); NaN becomes the fp16 NaN with mantissa 111.
+          const __m512i magnitude = _mm512_and_si512(bytes, _mm512_set1_epi16(0x7f));
+          half = _mm512_slli_epi16(magnitude, 7);
+          half = _mm512_mask_mov_epi16(half, _mm512_cmpeq_epi16_mask(magnitude, _mm512_set1_epi16(0x7f)), _mm512_set1_epi16(0x7f80));
+          half = _mm512_or_si512(half, _mm512_slli_epi16(_mm512_and_si512(bytes, _mm512_set1_epi16(0x80)), 8));
+        }
+        __m512 f0 = _mm512_cvtph_ps(_mm512_castsi512_si256(half));
+        __m512 f1 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(half, 1));
+        if constexpr (std::is_same_v<From, fp8_e4m3>) {  // x86 keeps a NaN operand's payload
+          f0 = _mm512_mul_ps(f0, _mm512_set1_ps(256.0f));
+          f1 = _mm512_mul_ps(f1, _mm512_set1_ps(256.0f));
+        }
+        store(d + 32 * k, f0);
+        store(d + 32 * k + 16, f1);
+      }
+    });
+  }
+}
+// Outputs larger than this bypass the caches (like memcpy does for large
+// copies), so that writing them does not first read them in.
+inline constexpr std::size_t stream_store_bytes = std::size_t{8} << 20;
+
+template <fp_format From, class A>
+inline void to_float_avx512(const From* in, float* out, std::size_t n) {
+  // The head runs on its own so that the 64-byte stores that follow are
+  // aligned: required by streaming stores, and faster for the others.
+  const std::size_t head = head_to_cache_line(out, n);
+  to_float_avx512_run<From, A, false>(in, out, head);
+  if (n * sizeof(float) < stream_store_bytes || reinterpret_cast<std::uintptr_t>(out + head) % 64 != 0) {
+    to_float_avx512_run<From, A, false>(in + head, out + head, n - head);
+    return;
+  }
+  to_float_avx512_run<From, A, true>(in + head, out + head, n - head);
+  _mm_sfence();
+}
+#endif  // XSIMD_WITH_AVX512BW
+
+#if XSIMD_WITH_AVX2 && defined(__F16C__)
+template <class A>
+inline __m256i bf16_codes_avx2(__m256 v) noexcept {
+  const __m256i x = _mm256_castps_si256(v);
+  const __m256i rounded = _mm256_srli_epi32(
+      _mm256_add_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(0x7fff)), _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1))), 16);
+  const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+  return _mm256_blendv_epi8(rounded, _mm256_or_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(0x40)), nan);
+}
+
+template <fp_format To, class A>
+inline void from_float_avx2(const float* in, To* out, std::size_t n, fp8_overflow mode) {
+  auto* dst = reinterpret_cast<raw_t<To>*>(out);
+  if constexpr (std::is_same_v<To, fp16>) {
+    for_blocks<32>(in, dst, n, [](const float* s, std::uint16_t* d) {
+      for (int k = 0; k < 4; ++k)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 8 * k), _mm256_cvtps_ph(_mm256_loadu_ps(s + 8 * k), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    });
+  } else if constexpr (std::is_same_v<To, bf16>) {
+    for_blocks<32>(in, dst, n, [](const float* s, std::uint16_t* d) {
+      for (int k = 0; k < 2; ++k) {
+        // packus interleaves the two 128-bit halves; 0xd8 puts them back in order.
+        const __m256i packed = _mm256_packus_epi32(bf16_codes_avx2<A>(_mm256_loadu_ps(s + 16 * k)),
+                                                   bf16_codes_avx2<A>(_mm256_loadu_ps(s + 16 * k + 8)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 16 * k), _mm256_permute4x64_epi64(packed, 0xd8));
+      }
+    });
+  } else {
+    for_blocks<32>(in, dst, n, [mode](const float* s, std::uint8_t* d) {
+      __m256i c[4];
+      for (int k = 0; k < 4; ++k)
+        c[k] = fp8_codes<To, A>(simd::bitcast<std::int32_t>(xsimd::batch<float, A>::load_unaligned(s + 8 * k)), mode);
+      // Two packs leave dwords ordered a0 b0 c0 d0 a1 b1 c1 d1 (per 128-bit lane).
+      const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(c[0], c[1]), _mm256_packus_epi32(c[2], c[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d),
+                          _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    });
+  }
+}
+
+template <fp_format From, class A>
+inline void to_float_avx2(const From* in, float* out, std::size_t n) {
+  const auto* src = reinterpret_cast<const raw_t<From>*>(in);
+  if constexpr (std::is_same_v<From, fp16>) {
+    for_blocks<32>(src, out, n, [](const std::uint16_t* s, float* d) {
+      for (int k = 0; k < 4; ++k)
+        _mm256_storeu_ps(d + 8 * k, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 8 * k))));
+    });
+  } else if constexpr (std::is_same_v<From, bf16>) {
+    for_blocks<32>(src, out, n, [](const std::uint16_t* s, float* d) {
+      for (int k = 0; k < 4; ++k)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 8 * k),
+                            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 8 * k))), 16));
+    });
+  } else {
+    for_blocks<32>(src, out, n, [](const std::uint8_t* s, float* d) {
+      for (int k = 0; k < 4; ++k) {
+        const __m128i bytes = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s + 8 * k)));
+        __m128i half;
+        if constexpr (std::is_same_v<From, fp8_e5m2>) {
+          half = _mm_slli_epi16(bytes, 8);
+        } else {  // see to_float_avx512
+          const __m128i magnitude = _mm_and_si128(bytes, _mm_set1_epi16(0x7f));
+          half = _mm_blendv_epi8(_mm_slli_epi16(magnitude, 7), _mm_set1_epi16(0x7f80),
+                                 _mm_cmpeq_epi16(magnitude, _mm_set1_epi16(0x7f)));
+          half = _mm_or_si128(half, _mm_slli_epi16(_mm_and_si128(bytes, _mm_set1_epi16(0x80)), 8));
+        }
+        __m256 f = _mm256_cvtph_ps(half);
+        if constexpr (std::is_same_v<From, fp8_e4m3>) f = _mm256_mul_ps(f, _mm256_set1_ps(256.0f));
+        _mm256_storeu_ps(d + 8 * k, f);
+      }
+    });
+  }
+}
+#endif  // XSIMD_WITH_AVX2 && __F16C__
+
+#endif  // !QMATH_DISABLE_SIMD
+
+template <fp_format To, class Arch>
+inline void from_float(const float* in, To* out, std::size_t n, fp8_overflow mode) {
+  if constexpr (is_scalar_arch<Arch>) {
+    from_float_scalar(in, out, n, mode);
+  }
+#if !QMATH_DISABLE_SIMD
+  else if constexpr (is_generic_arch<Arch>::value) {
+    from_float_generic<To, typename Arch::inner>(in, out, n, mode);
+  }
+#if XSIMD_WITH_AVX512BW
+  else if constexpr (is_avx512bw<Arch>) {
+    const std::size_t head = head_to_cache_line(in, n);  // aligned 64-byte loads
+    from_float_avx512<To, Arch>(in, out, head, mode);
+    from_float_avx512<To, Arch>(in + head, out + head, n - head, mode);
+  }
+#endif
+#if XSIMD_WITH_AVX2 && defined(__F16C__)
+  else if constexpr (is_avx2_f16c<Arch>) {
+    const std::size_t head = head_to_cache_line(in, n);
+    from_float_avx2<To, Arch>(in, out, head, mode);
+    from_float_avx2<To, Arch>(in + head, out + head, n - head, mode);
+  }
+#endif
+  else {
+    from_float_generic<To, Arch>(in, out, n, mode);
+  }
+#else
+  else {
+    static_assert(is_scalar_arch<Arch>, "qmath::convert: QMATH_DISABLE_SIMD builds have only qmath::scalar_arch");
+  }
+#endif
+}
+
+template <fp_format From, class Arch>
+inline void to_float(const From* in, float* out, std::size_t n) {
+  if constexpr (is_scalar_arch<Arch>) {
+    to_float_scalar(in, out, n);
+  }
+#if !QMATH_DISABLE_SIMD
+  else if constexpr (is_generic_arch<Arch>::value) {
+    to_float_generic<From, typename Arch::inner>(in, out, n);
+  }
+#if XSIMD_WITH_AVX512BW
+  else if constexpr (is_avx512bw<Arch>) {
+    to_float_avx512<From, Arch>(in, out, n);
+  }
+#endif
+#if XSIMD_WITH_AVX2 && defined(__F16C__)
+  else if constexpr (is_avx2_f16c<Arch>) {
+    const std::size_t head = head_to_cache_line(out, n);  // aligned 32-byte stores
+    to_float_avx2<From, Arch>(in, out, head);
+    to_float_avx2<From, Arch>(in + head, out + head, n - head);
+  }
+#endif
+  else {
+    to_float_generic<From, Arch>(in, out, n);
+  }
+#else
+  else {
+    static_assert(is_scalar_arch<Arch>, "qmath::convert: QMATH_DISABLE_SIMD builds have only qmath::scalar_arch");
+  }
+#endif
+}
+
+}  // namespace fp_detail
+}  // namespace kernels
+
+// float -> format, with fp8's overflow mode given explicitly.
+template <fp8_format To, class Arch = default_arch>
+void convert(std::span<const float> in, std::span<To> out, fp8_overflow mode) {
+  QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
+                " elements, the source ", in.size());
+  kernels::fp_detail::from_float<To, Arch>(in.data(), out.data(), in.size(), mode);
+}
+
+// float -> format (fp8 with its default overflow mode, see fp/fp8.hpp).
+template <fp_format To, class Arch = default_arch>
+void convert(std::span<const float> in, std::span<To> out) {
+  QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
+                " elements, the source ", in.size());
+  kernels::fp_detail::from_float<To, Arch>(in.data(), out.data(), in.size(),
+                                           detail::overflow_default_for<To>);
+}
+
+// format -> float (exact).
+template <fp_format From, class Arch = default_arch>
+void convert(std::span<const From> in, std::span<float> out) {
+  QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
+                " elements, the source ", in.size());
+  kernels::fp_detail::to_float<From, Arch>(in.data(), out.data(), in.size());
+}
+
+// The same for a span of non-const elements, so that `convert(std::span(v), out)` deduces From.
+template <fp_format From, class Arch = default_arch>
+void convert(std::span<From> in, std::span<float> out) {
+  convert<From, Arch>(std::span<const From>(in), out);
+}
+
+}  // namespace qmath
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

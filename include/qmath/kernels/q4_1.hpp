@@ -1,0 +1,170 @@
+#pragma once
+// Q4_1 array kernels: qmath::quantize<formats::q4_1, Arch> / dequantize.
+// Every path writes the bytes and floats of the scalar reference
+// (formats/q4_1.hpp). NaN is caught with an unordered compare and Inf by the
+// block min / max; a block whose min or max is zero goes through the scalar
+// reference (the sign of a zero min is stored, and the reference keeps the
+// first zero it meets), as do blocks whose d or 1/d is not finite.
+// (x - min)*id is rounded on its own before + 0.5, and q*d before + m.
+
+#include <cstddef>
+#include <cstring>
+#include <span>
+
+#include "qmath/formats/q4_1.hpp"
+#include "qmath/formats/reference.hpp"
+#include "qmath/kernels/detail/gguf_simd.hpp"
+#include "qmath/kernels/quantize.hpp"
+
+// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
+// intrinsics as maybe-uninitialized (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace qmath::kernels {
+
+template <>
+struct block_kernel<formats::q4_1> {
+  using F = formats::q4_1;
+  static constexpr std::size_t block_bytes = sizeof(F::block);
+
+  template <class Arch>
+  static void quantize(std::span<const float> in, std::span<std::byte> out) {
+    const std::size_t blocks = in.size() / 32;
+    constexpr auto path = gguf_simd::path_of<Arch>();
+    if constexpr (path == gguf_simd::path::reference) {
+      detail::reference_quantize_blocks<F>(in, out, 0, blocks);
+    }
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
+    else if constexpr (path == gguf_simd::path::avx512bw) {
+      const __m512 bias = _mm512_set1_ps(0.5f);
+      const __m512i top = _mm512_set1_epi32(15);
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
+        std::byte* dst = out.data() + b * block_bytes;
+        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        if ((_mm512_cmp_ps_mask(x0, x0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(x1, x1, _CMP_UNORD_Q)) != 0)
+          gguf_simd::reject_block<F>(in, b);
+        const float min = _mm512_reduce_min_ps(_mm512_min_ps(x0, x1));
+        const float max = _mm512_reduce_max_ps(_mm512_max_ps(x0, x1));
+        if (!detail::gguf::is_finite(min) || !detail::gguf::is_finite(max)) gguf_simd::reject_block<F>(in, b);
+        const float d = (max - min) / 15;
+        const float id = detail::gguf::inverse_or_zero(d);
+        if (min == 0.0f || max == 0.0f || !detail::gguf::is_finite(d) || !detail::gguf::is_finite(id)) {
+          gguf_simd::reference_block<F>(in, out, b);
+          continue;
+        }
+        const std::uint16_t dm_bits[2] = {gguf_simd::float_to_half<Arch>(d), gguf_simd::float_to_half<Arch>(min)};
+        std::memcpy(dst, dm_bits, 4);
+        const __m512 vid = _mm512_set1_ps(id), vmin = _mm512_set1_ps(min);
+        const __m512i q0 = _mm512_min_epi32(
+            _mm512_cvttps_epi32(_mm512_add_ps(
+                gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_sub_ps(x0, vmin), vid)), bias)),
+            top);
+        const __m512i q1 = _mm512_min_epi32(
+            _mm512_cvttps_epi32(_mm512_add_ps(
+                gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_sub_ps(x1, vmin), vid)), bias)),
+            top);
+        gguf_simd::store_nibbles<Arch>(q0, q1, dst + 4);
+      }
+    }
+#endif
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+    else if constexpr (path == gguf_simd::path::avx2) {
+      const __m256 bias = _mm256_set1_ps(0.5f);
+      const __m256i top = _mm256_set1_epi32(15);
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
+        std::byte* dst = out.data() + b * block_bytes;
+        const __m256 xs[4] = {_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _mm256_loadu_ps(x + 16),
+                              _mm256_loadu_ps(x + 24)};
+        const __m256 unordered = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(xs[0], xs[0], _CMP_UNORD_Q),
+                                                           _mm256_cmp_ps(xs[1], xs[1], _CMP_UNORD_Q)),
+                                              _mm256_or_ps(_mm256_cmp_ps(xs[2], xs[2], _CMP_UNORD_Q),
+                                                           _mm256_cmp_ps(xs[3], xs[3], _CMP_UNORD_Q)));
+        if (_mm256_movemask_ps(unordered) != 0) gguf_simd::reject_block<F>(in, b);
+        __m256 lo = _mm256_min_ps(_mm256_min_ps(xs[0], xs[1]), _mm256_min_ps(xs[2], xs[3]));
+        __m256 hi = _mm256_max_ps(_mm256_max_ps(xs[0], xs[1]), _mm256_max_ps(xs[2], xs[3]));
+        __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
+        __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));
+        lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
+        hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
+        const float min = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1)));
+        const float max = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_shuffle_ps(hi4, hi4, 1)));
+        if (!detail::gguf::is_finite(min) || !detail::gguf::is_finite(max)) gguf_simd::reject_block<F>(in, b);
+        const float d = (max - min) / 15;
+        const float id = detail::gguf::inverse_or_zero(d);
+        if (min == 0.0f || max == 0.0f || !detail::gguf::is_finite(d) || !detail::gguf::is_finite(id)) {
+          gguf_simd::reference_block<F>(in, out, b);
+          continue;
+        }
+        const std::uint16_t dm_bits[2] = {gguf_simd::float_to_half<Arch>(d), gguf_simd::float_to_half<Arch>(min)};
+        std::memcpy(dst, dm_bits, 4);
+        const __m256 vid = _mm256_set1_ps(id), vmin = _mm256_set1_ps(min);
+        __m256i q[4];
+        for (int k = 0; k < 4; ++k)
+          q[k] = _mm256_min_epi32(
+              _mm256_cvttps_epi32(_mm256_add_ps(
+                  gguf_simd::no_contract<Arch>(_mm256_mul_ps(_mm256_sub_ps(xs[k], vmin), vid)), bias)),
+              top);
+        gguf_simd::store_nibbles<Arch>(q, dst + 4);
+      }
+    }
+#endif
+  }
+
+  template <class Arch>
+  static void dequantize(std::span<const std::byte> in, std::span<float> out) {
+    const std::size_t blocks = out.size() / 32;
+    constexpr auto path = gguf_simd::path_of<Arch>();
+    if constexpr (path == gguf_simd::path::reference) {
+      detail::reference_dequantize_blocks<F>(in, out, 0, blocks);
+    }
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
+    else if constexpr (path == gguf_simd::path::avx512bw) {
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::byte* src = in.data() + b * block_bytes;
+        float* y = out.data() + b * 32;
+        std::uint16_t d_bits;
+        std::memcpy(&d_bits, src, 2);
+        std::uint16_t m_bits;
+        std::memcpy(&m_bits, src + 2, 2);
+        const __m512 d = _mm512_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
+        const __m512 m = _mm512_set1_ps(gguf_simd::half_to_float<Arch>(m_bits));
+        __m512i lo, hi;
+        gguf_simd::load_nibbles<Arch>(src + 4, lo, hi);
+        _mm512_storeu_ps(y, _mm512_add_ps(gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_cvtepi32_ps(lo), d)), m));
+        _mm512_storeu_ps(y + 16,
+                         _mm512_add_ps(gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_cvtepi32_ps(hi), d)), m));
+      }
+    }
+#endif
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+    else if constexpr (path == gguf_simd::path::avx2) {
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::byte* src = in.data() + b * block_bytes;
+        float* y = out.data() + b * 32;
+        std::uint16_t d_bits;
+        std::memcpy(&d_bits, src, 2);
+        std::uint16_t m_bits;
+        std::memcpy(&m_bits, src + 2, 2);
+        const __m256 d = _mm256_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
+        const __m256 m = _mm256_set1_ps(gguf_simd::half_to_float<Arch>(m_bits));
+        __m256i q[4];
+        gguf_simd::load_nibbles<Arch>(src + 4, q);
+        for (int k = 0; k < 4; ++k)
+          _mm256_storeu_ps(y + 8 * k,
+                           _mm256_add_ps(gguf_simd::no_contract<Arch>(_mm256_mul_ps(_mm256_cvtepi32_ps(q[k]), d)), m));
+      }
+    }
+#endif
+  }
+};
+
+}  // namespace qmath::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,171 @@
+#pragma once
+// Q8_0 array kernels: qmath::quantize<formats::q8_0, Arch> / dequantize.
+// Every path writes the bytes and floats of the scalar reference
+// (formats/q8_0.hpp): the block absmax is an integer max of the |x| bit
+// patterns (exact, and it flags NaN / Inf at once), d and 1/d are the
+// reference's float divisions (per lane, 16 blocks at a time on AVX-512), and
+// roundf is rebuilt exactly as a truncation of x*id + copysign(0.5 - 2^-25, x*id),
+// because the vector rounding instructions round ties to even. Blocks whose 1/d overflows
+// (inputs below about 2^-128) go through the scalar reference.
+
+#include <cstddef>
+#include <cstring>
+#include <span>
+
+#include "qmath/formats/q8_0.hpp"
+#include "qmath/formats/reference.hpp"
+#include "qmath/kernels/detail/gguf_simd.hpp"
+#include "qmath/kernels/quantize.hpp"
+
+// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
+// intrinsics as maybe-uninitialized (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace qmath::kernels {
+
+template <>
+struct block_kernel<formats::q8_0> {
+  using F = formats::q8_0;
+  static constexpr std::size_t block_bytes = sizeof(F::block);
+
+  // roundf(p) == trunc(p + copysign(0.5 - 2^-25, p)) for every finite float p:
+  // below a tie the sum stays under the next integer (for |p| < 0.5 it stays
+  // under 1 - 2^-25, the rounding boundary below 1.0), at or above a tie it
+  // reaches it (a sum within 2^-25 below an integer >= 1 rounds up to it), and
+  // from 2^23 on p is an integer and the offset is below half an ulp.
+  // (Adding 0.5 instead would round 0.49999997 up.)
+  static constexpr float round_offset = 0.49999997f;
+  static_assert(detail::float_bits(round_offset) == 0x3effffffu);
+
+  template <class Arch>
+  static void quantize(std::span<const float> in, std::span<std::byte> out) {
+    const std::size_t blocks = in.size() / 32;
+    constexpr auto path = gguf_simd::path_of<Arch>();
+    if constexpr (path == gguf_simd::path::reference) {
+      detail::reference_quantize_blocks<F>(in, out, 0, blocks);
+    }
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
+    else if constexpr (path == gguf_simd::path::avx512bw) {
+      // Groups of 16 blocks: d = amax / 127, id = 1/d and fp16(d) for the 16
+      // blocks come from one vector operation each (the same IEEE operations
+      // as the reference's scalar ones), then each block's codes.
+      const __m512 rounding = _mm512_set1_ps(round_offset);
+      const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+      const __m512i non_finite = _mm512_set1_epi32(static_cast<int>(gguf_simd::non_finite_bits));
+      for (std::size_t first = 0; first < blocks; first += 16) {
+        const std::size_t group = blocks - first < 16 ? blocks - first : 16;
+        alignas(64) std::uint32_t amax_bits[16] = {};
+        for (std::size_t g = 0; g < group; ++g) {
+          const float* x = in.data() + (first + g) * 32;
+          amax_bits[g] = gguf_simd::max_abs_bits<Arch>(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16));
+        }
+        const __m512i amax = _mm512_load_si512(amax_bits);
+        const unsigned bad = _mm512_cmpge_epu32_mask(amax, non_finite);
+        if (bad != 0) gguf_simd::reject_block<F>(in, first + static_cast<unsigned>(__builtin_ctz(bad)));
+        const __m512 d = _mm512_div_ps(_mm512_castsi512_ps(amax), _mm512_set1_ps(127.0f));
+        const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_OQ),
+                                              _mm512_set1_ps(1.0f), d);
+        const unsigned id_overflows = _mm512_cmpge_epu32_mask(_mm512_andnot_si512(sign, _mm512_castps_si512(id)), non_finite);
+        alignas(64) float ids[16];
+        alignas(32) std::uint16_t d_bits[16];
+        _mm512_store_ps(ids, id);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(d_bits), _mm512_cvtps_ph(d, 0));  // 0: nearest even
+        for (std::size_t g = 0; g < group; ++g) {
+          const std::size_t b = first + g;
+          if ((id_overflows >> g) & 1u) {
+            gguf_simd::reference_block<F>(in, out, b);
+            continue;
+          }
+          const float* x = in.data() + b * 32;
+          std::byte* dst = out.data() + b * block_bytes;
+          std::memcpy(dst, &d_bits[g], 2);
+          const __m512 vid = _mm512_set1_ps(ids[g]);
+          for (int k = 0; k < 2; ++k) {
+            const __m512 p = gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * k), vid));
+            const __m512 offset = _mm512_castsi512_ps(_mm512_or_si512(
+                _mm512_and_si512(_mm512_castps_si512(p), sign), _mm512_castps_si512(rounding)));
+            const __m512i q = _mm512_cvttps_epi32(_mm512_add_ps(p, offset));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 + 16 * k), _mm512_cvtepi32_epi8(q));
+          }
+        }
+      }
+    }
+#endif
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+    else if constexpr (path == gguf_simd::path::avx2) {
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
+        std::byte* dst = out.data() + b * block_bytes;
+        const __m256 xs[4] = {_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _mm256_loadu_ps(x + 16),
+                              _mm256_loadu_ps(x + 24)};
+        const std::uint32_t amax_bits = gguf_simd::max_abs_bits<Arch>(xs);
+        if (amax_bits >= gguf_simd::non_finite_bits) gguf_simd::reject_block<F>(in, b);
+        const float d = detail::float_from_bits(amax_bits) / 127;
+        const float id = detail::gguf::inverse_or_zero(d);
+        if (!detail::gguf::is_finite(id)) {
+          gguf_simd::reference_block<F>(in, out, b);
+          continue;
+        }
+        const std::uint16_t d_bits = gguf_simd::float_to_half<Arch>(d);
+        std::memcpy(dst, &d_bits, 2);
+        const __m256 vid = _mm256_set1_ps(id);
+        const __m256 rounding = _mm256_set1_ps(round_offset), sign = _mm256_set1_ps(-0.0f);
+        __m256i q[4];
+        for (int k = 0; k < 4; ++k) {
+          const __m256 p = gguf_simd::no_contract<Arch>(_mm256_mul_ps(xs[k], vid));
+          q[k] = _mm256_cvttps_epi32(_mm256_add_ps(p, _mm256_or_ps(_mm256_and_ps(p, sign), rounding)));
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 2), gguf_simd::narrow_to_bytes<Arch>(q));
+      }
+    }
+#endif
+  }
+
+  template <class Arch>
+  static void dequantize(std::span<const std::byte> in, std::span<float> out) {
+    const std::size_t blocks = out.size() / 32;
+    constexpr auto path = gguf_simd::path_of<Arch>();
+    if constexpr (path == gguf_simd::path::reference) {
+      detail::reference_dequantize_blocks<F>(in, out, 0, blocks);
+    }
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
+    else if constexpr (path == gguf_simd::path::avx512bw) {
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::byte* src = in.data() + b * block_bytes;
+        float* y = out.data() + b * 32;
+        std::uint16_t d_bits;
+        std::memcpy(&d_bits, src, 2);
+        const __m512 d = _mm512_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
+        const __m512i q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2)));
+        const __m512i q1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 18)));
+        _mm512_storeu_ps(y, _mm512_mul_ps(_mm512_cvtepi32_ps(q0), d));
+        _mm512_storeu_ps(y + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(q1), d));
+      }
+    }
+#endif
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+    else if constexpr (path == gguf_simd::path::avx2) {
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const std::byte* src = in.data() + b * block_bytes;
+        float* y = out.data() + b * 32;
+        std::uint16_t d_bits;
+        std::memcpy(&d_bits, src, 2);
+        const __m256 d = _mm256_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
+        for (int k = 0; k < 4; ++k) {
+          const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 2 + 8 * k)));
+          _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
+        }
+      }
+    }
+#endif
+  }
+};
+
+}  // namespace qmath::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,0 +1,307 @@
+#pragma once
+// The constexpr description of a transformer checkpoint and the list of its
+// tensors. Every estimator (weights, KV cache, activations, training state)
+// reads the same record, and the parameter count is the sum over the tensor
+// list, so a catalog entry is checked by comparing that sum with the official
+// count. This header does not include xsimd.
+//
+// Tensor shapes follow PyTorch's nn.Linear: [rows = out_features,
+// cols = in_features]; GGUF's ne0 is `cols` (the quantized row length).
+// Vectors (norm weights, biases) have rows == 1.
+
+#include <cstdint>
+#include <string_view>
+
+#include "qmath/error.hpp"
+#include "qmath/formats/format_info.hpp"
+
+namespace qmath::models {
+
+enum class model_kind : std::uint8_t {
+  decoder,  // causal language model (Llama, GPT-NeoX, Qwen, ...)
+  encoder,  // bidirectional encoder (BERT): no KV cache, no LM head
+};
+
+// A gated FFN (SwiGLU / GeGLU) has gate, up and down projections; an ungated
+// one (GELU MLP of GPT-NeoX and BERT) has up and down only.
+enum class ffn_kind : std::uint8_t { gated, ungated };
+
+// RMSNorm stores a weight; LayerNorm a weight and a bias.
+enum class norm_kind : std::uint8_t { rms, layer };
+
+// Coarse class of a tensor, the granularity of the weight breakdown.
+enum class tensor_class : std::uint8_t {
+  embedding,  // token embedding
+  attention,  // q/k/v/o projections (and MLA's low-rank projections) with their biases
+  mlp,        // dense FFN, and the shared experts of a MoE layer
+  expert,     // routed experts of a MoE layer
+  router,     // MoE gate (router) and shared-expert gate
+  norm,       // RMSNorm / LayerNorm weights and biases
+  output,     // LM head (absent when tied to the embedding)
+  other,      // learned position / token-type embeddings, BERT's pooler
+};
+inline constexpr std::size_t tensor_class_count = 8;
+
+// Fine role of a tensor; the GGUF quantization mixes choose types by role.
+enum class tensor_role : std::uint8_t {
+  token_embedding,
+  position_embedding,
+  token_type_embedding,
+  attn_q,
+  attn_k,
+  attn_v,
+  attn_qkv,   // fused q/k/v (GPT-NeoX, Qwen1); never produced by the catalog, kept for readers
+  attn_o,
+  attn_q_a,   // MLA: q down-projection (q_lora_rank > 0)
+  attn_q_b,   // MLA: q up-projection
+  attn_kv_a,  // MLA: compressed kv + rope key down-projection (kv_a_proj_with_mqa)
+  attn_kv_b,  // MLA: k_nope / v up-projection
+  ffn_gate,
+  ffn_up,
+  ffn_down,
+  expert_gate,
+  expert_up,
+  expert_down,
+  shared_gate,  // shared expert(s) of a MoE layer
+  shared_up,
+  shared_down,
+  router,
+  shared_expert_router,  // Qwen-MoE's sigmoid gate on the shared expert
+  norm,                  // a per-layer or final norm (weight or bias)
+  output,
+  pooler,
+};
+
+struct tensor {
+  tensor_class cls;
+  tensor_role role;
+  std::int32_t layer;        // block index, -1 for tensors outside the blocks
+  std::uint64_t rows;        // out_features; 1 for a vector
+  std::uint64_t cols;        // in_features; the length of a vector
+  std::uint32_t copies = 1;  // identical tensors stored side by side (routed experts)
+  bool linear = false;       // the 2-D weight of a linear layer (what bitsandbytes quantizes)
+  bool bias = false;         // a bias vector
+
+  constexpr std::uint64_t elements() const noexcept { return rows * cols * copies; }
+  constexpr bool is_vector() const noexcept { return rows == 1; }
+};
+
+struct architecture {
+  std::string_view name;
+  std::string_view source;  // Hugging Face repo id and file the numbers come from
+  model_kind kind = model_kind::decoder;
+
+  std::uint32_t layers = 0;
+  std::uint32_t hidden = 0;
+  std::uint32_t heads = 0;
+  std::uint32_t kv_heads = 0;  // 0: same as heads (MHA); 1: MQA; else GQA
+  std::uint32_t head_dim = 0;  // 0: hidden / heads. Set it wherever the config does (Gemma, Qwen3, Mistral-Nemo)
+  std::uint32_t intermediate = 0;
+  ffn_kind ffn = ffn_kind::gated;
+  std::uint32_t vocab = 0;
+  bool tied_embeddings = false;
+
+  norm_kind norm = norm_kind::rms;
+  std::uint32_t norms_per_layer = 2;  // [hidden]-sized norms per block (Gemma-2: 4)
+  bool final_norm = true;
+  bool qk_norm = false;    // per-head q/k RMSNorm of size head_dim (Qwen3, OLMo-2 style)
+  bool sub_norms = false;  // BitNet b1.58: attn_sub_norm [q_dim] and ffn_sub_norm [intermediate]
+  bool embedding_norm = false;  // LayerNorm after the embeddings (BERT)
+
+  bool qkv_bias = false;    // biases on q, k, v
+  bool o_bias = false;      // bias on the attention output projection
+  bool mlp_bias = false;    // biases on the FFN projections
+
+  std::uint32_t learned_positions = 0;  // rows of a learned position embedding (BERT: 512)
+  std::uint32_t token_types = 0;        // rows of BERT's token-type embedding
+  bool pooler = false;                  // BERT pooler dense [hidden, hidden] + bias
+
+  std::uint32_t max_context = 0;  // max_position_embeddings
+  // Sliding-window attention: `sliding_window` tokens on sliding layers. When
+  // full_attention_every is 0 every layer slides (Mistral-7B-v0.1); otherwise
+  // layer i attends fully when (i + 1) % full_attention_every == 0 (Gemma-2: 2).
+  std::uint32_t sliding_window = 0;
+  std::uint32_t full_attention_every = 0;
+
+  // Mixture of experts. experts == 0: dense.
+  std::uint32_t experts = 0;
+  std::uint32_t active_experts = 0;
+  std::uint32_t expert_intermediate = 0;         // FFN size of one routed expert
+  std::uint32_t shared_expert_intermediate = 0;  // total FFN size of the shared expert(s), 0 if none
+  bool shared_expert_gate = false;               // Qwen-MoE: Linear(hidden, 1) on the shared expert
+  std::uint32_t first_dense_layers = 0;          // DeepSeek first_k_dense_replace: leading dense layers
+
+  // Multi-head latent attention (DeepSeek-V2). kv_lora_rank == 0: ordinary attention.
+  std::uint32_t q_lora_rank = 0;  // 0: q is a plain projection
+  std::uint32_t kv_lora_rank = 0;
+  std::uint32_t qk_nope_head_dim = 0;
+  std::uint32_t qk_rope_head_dim = 0;
+  std::uint32_t v_head_dim = 0;
+
+  // The dtype the published checkpoint stores its tensors in.
+  format_id checkpoint_dtype = format_id::bf16;
+  // The official parameter count (model card / safetensors metadata), 0 if unknown;
+  // the catalog's static tests compare it with parameters().
+  std::uint64_t official_parameters = 0;
+
+  // ---- derived values -------------------------------------------------------
+  constexpr bool is_mla() const noexcept { return kv_lora_rank != 0; }
+  constexpr bool is_moe() const noexcept { return experts != 0; }
+
+  constexpr std::uint32_t n_kv_heads() const noexcept { return kv_heads != 0 ? kv_heads : heads; }
+  // Per-head query/key width.
+  constexpr std::uint32_t k_head_dim() const noexcept {
+    if (is_mla()) return qk_nope_head_dim + qk_rope_head_dim;
+    return head_dim != 0 ? head_dim : (heads != 0 ? hidden / heads : 0);
+  }
+  constexpr std::uint32_t value_head_dim() const noexcept { return is_mla() ? v_head_dim : k_head_dim(); }
+  constexpr std::uint64_t q_dim() const noexcept { return std::uint64_t{heads} * k_head_dim(); }
+  constexpr std::uint64_t k_dim() const noexcept { return std::uint64_t{n_kv_heads()} * k_head_dim(); }
+  constexpr std::uint64_t v_dim() const noexcept { return std::uint64_t{n_kv_heads()} * value_head_dim(); }
+  constexpr std::uint64_t attn_out_dim() const noexcept { return std::uint64_t{heads} * value_head_dim(); }
+
+  constexpr bool is_sliding_layer(std::uint32_t layer) const noexcept {
+    if (sliding_window == 0) return false;
+    return full_attention_every == 0 || (layer + 1) % full_attention_every != 0;
+  }
+  constexpr bool is_moe_layer(std::uint32_t layer) const noexcept { return is_moe() && layer >= first_dense_layers; }
+
+  constexpr std::uint64_t parameters() const;
+  constexpr std::uint64_t active_parameters() const;
+  constexpr std::uint64_t embedding_parameters() const;
+};
+
+// Rejects an architecture that no model has: QMATH_REQUIRE, so a constant
+// expression with a bad record does not compile and run-time use throws.
+constexpr const architecture& validate(const architecture& a) {
+  constexpr const char* api = "qmath::models::validate";
+  QMATH_REQUIRE(a.layers > 0, api, a.name, ": layers must be positive");
+  QMATH_REQUIRE(a.hidden > 0, api, a.name, ": hidden size must be positive");
+  QMATH_REQUIRE(a.heads > 0, api, a.name, ": attention heads must be positive");
+  QMATH_REQUIRE(a.vocab > 0, api, a.name, ": vocabulary must be positive");
+  QMATH_REQUIRE(a.head_dim != 0 || a.is_mla() || a.hidden % a.heads == 0, api, a.name, ": hidden size ",
+                a.hidden, " is not divisible by ", a.heads, " heads and no head_dim is given");
+  QMATH_REQUIRE(a.n_kv_heads() <= a.heads && a.heads % a.n_kv_heads() == 0, api, a.name, ": ", a.heads,
+                " heads are not a multiple of ", a.n_kv_heads(), " kv heads");
+  QMATH_REQUIRE(a.is_moe() || a.intermediate > 0, api, a.name, ": FFN size must be positive");
+  QMATH_REQUIRE(!a.is_moe() || (a.active_experts > 0 && a.active_experts <= a.experts && a.expert_intermediate > 0),
+                api, a.name, ": a MoE needs 0 < active experts <= experts and an expert FFN size");
+  QMATH_REQUIRE(!a.is_moe() || a.first_dense_layers == 0 || a.intermediate > 0, api, a.name,
+                ": leading dense layers need an FFN size");
+  QMATH_REQUIRE(!a.is_mla() || (a.qk_rope_head_dim > 0 && a.qk_nope_head_dim > 0 && a.v_head_dim > 0), api,
+                a.name, ": MLA needs qk_nope_head_dim, qk_rope_head_dim and v_head_dim");
+  QMATH_REQUIRE(a.full_attention_every == 0 || a.sliding_window > 0, api, a.name,
+                ": a sliding-window pattern needs a window");
+  QMATH_REQUIRE(a.kind == model_kind::decoder || !a.tied_embeddings, api, a.name,
+                ": an encoder has no LM head to tie");
+  return a;
+}
+
+// Calls f(tensor) for every tensor of the checkpoint, in file order: the
+// embeddings, then each block, then the final norm and the LM head.
+template <class F>
+constexpr void for_each_tensor(const architecture& arch, F&& f) {
+  const architecture& a = validate(arch);
+  const std::uint64_t h = a.hidden;
+  const auto vec = [&](tensor_class cls, tensor_role role, std::int32_t layer, std::uint64_t n, bool is_bias) {
+    f(tensor{cls, role, layer, 1, n, 1, false, is_bias});
+  };
+  const auto linear = [&](tensor_class cls, tensor_role role, std::int32_t layer, std::uint64_t rows,
+                          std::uint64_t cols, bool with_bias, std::uint32_t copies = 1) {
+    f(tensor{cls, role, layer, rows, cols, copies, true, false});
+    if (with_bias) f(tensor{cls, role, layer, 1, rows, copies, false, true});
+  };
+  const auto norm = [&](std::int32_t layer, std::uint64_t n) {
+    vec(tensor_class::norm, tensor_role::norm, layer, n, false);
+    if (a.norm == norm_kind::layer) vec(tensor_class::norm, tensor_role::norm, layer, n, true);
+  };
+  const auto ffn = [&](tensor_class cls, tensor_role gate, tensor_role up, tensor_role down, std::int32_t layer,
+                       std::uint64_t inter, std::uint32_t copies) {
+    if (a.ffn == ffn_kind::gated) linear(cls, gate, layer, inter, h, a.mlp_bias, copies);
+    linear(cls, up, layer, inter, h, a.mlp_bias, copies);
+    linear(cls, down, layer, h, inter, a.mlp_bias, copies);
+  };
+
+  f(tensor{tensor_class::embedding, tensor_role::token_embedding, -1, a.vocab, h, 1, false, false});
+  if (a.learned_positions != 0)
+    f(tensor{tensor_class::other, tensor_role::position_embedding, -1, a.learned_positions, h, 1, false, false});
+  if (a.token_types != 0)
+    f(tensor{tensor_class::other, tensor_role::token_type_embedding, -1, a.token_types, h, 1, false, false});
+  if (a.embedding_norm) norm(-1, h);
+
+  for (std::uint32_t i = 0; i < a.layers; ++i) {
+    const auto layer = static_cast<std::int32_t>(i);
+    for (std::uint32_t n = 0; n < a.norms_per_layer; ++n) norm(layer, h);
+    // attention
+    if (a.is_mla()) {
+      // DeepSeek-V2 (modeling_deepseek.py DeepseekV2Attention): q either direct or
+      // through a q_lora_rank bottleneck with its RMSNorm; kv_a_proj_with_mqa maps
+      // hidden to kv_lora_rank + rope dims, kv_a_layernorm, kv_b_proj expands to
+      // per-head k_nope and v; o_proj from heads * v_head_dim.
+      if (a.q_lora_rank == 0) {
+        linear(tensor_class::attention, tensor_role::attn_q, layer, a.q_dim(), h, a.qkv_bias);
+      } else {
+        linear(tensor_class::attention, tensor_role::attn_q_a, layer, a.q_lora_rank, h, a.qkv_bias);
+        norm(layer, a.q_lora_rank);
+        linear(tensor_class::attention, tensor_role::attn_q_b, layer, a.q_dim(), a.q_lora_rank, false);
+      }
+      linear(tensor_class::attention, tensor_role::attn_kv_a, layer, std::uint64_t{a.kv_lora_rank} + a.qk_rope_head_dim,
+             h, a.qkv_bias);
+      norm(layer, a.kv_lora_rank);
+      linear(tensor_class::attention, tensor_role::attn_kv_b, layer,
+             std::uint64_t{a.heads} * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, false);
+    } else {
+      linear(tensor_class::attention, tensor_role::attn_q, layer, a.q_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_k, layer, a.k_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_v, layer, a.v_dim(), h, a.qkv_bias);
+    }
+    if (a.qk_norm) {
+      norm(layer, a.k_head_dim());
+      norm(layer, a.k_head_dim());
+    }
+    if (a.sub_norms) norm(layer, a.attn_out_dim());
+    linear(tensor_class::attention, tensor_role::attn_o, layer, h, a.attn_out_dim(), a.o_bias);
+    // FFN
+    if (a.is_moe_layer(i)) {
+      linear(tensor_class::router, tensor_role::router, layer, a.experts, h, false);
+      ffn(tensor_class::expert, tensor_role::expert_gate, tensor_role::expert_up, tensor_role::expert_down, layer,
+          a.expert_intermediate, a.experts);
+      if (a.shared_expert_intermediate != 0)
+        ffn(tensor_class::mlp, tensor_role::shared_gate, tensor_role::shared_up, tensor_role::shared_down, layer,
+            a.shared_expert_intermediate, 1);
+      if (a.shared_expert_gate) linear(tensor_class::router, tensor_role::shared_expert_router, layer, 1, h, false);
+    } else {
+      ffn(tensor_class::mlp, tensor_role::ffn_gate, tensor_role::ffn_up, tensor_role::ffn_down, layer, a.intermediate,
+          1);
+      if (a.sub_norms) norm(layer, a.intermediate);
+    }
+  }
+
+  if (a.final_norm) norm(-1, h);
+  if (a.pooler) linear(tensor_class::other, tensor_role::pooler, -1, h, h, true);
+  if (a.kind == model_kind::decoder && !a.tied_embeddings)
+    f(tensor{tensor_class::output, tensor_role::output, -1, a.vocab, h, 1, true, false});
+}
+
+// Total parameters: the sum over the tensor list (tied embeddings counted once,
+// as the checkpoint stores them once and as transformers' num_parameters does).
+constexpr std::uint64_t architecture::parameters() const {
+  std::uint64_t n = 0;
+  for_each_tensor(*this, [&](const tensor& t) { n += t.elements(); });
+  return n;
+}
+
+// Parameters touched per token: routed experts count active_experts of experts.
+constexpr std::uint64_t architecture::active_parameters() const {
+  std::uint64_t n = 0;
+  for_each_tensor(*this, [&](const tensor& t) {
+    n += t.cls == tensor_class::expert ? t.elements() / t.copies * active_experts : t.elements();
+  });
+  return n;
+}
+
+constexpr std::uint64_t architecture::embedding_parameters() const {
+  return std::uint64_t{vocab} * hidden;
+}
+
+}  // namespace qmath::models

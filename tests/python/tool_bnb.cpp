@@ -1,0 +1,57 @@
+// qmath_tool formats of the bitsandbytes and GPTQ/AWQ area, in qmath's
+// self-contained buffer layouts (formats/bnb_4bit.hpp, bnb_int8.hpp,
+// group_int4.hpp). Names without a suffix run the default architecture's
+// kernels, "<name>/scalar" the constexpr reference.
+//   nf4, fp4, nf4-dq, fp4-dq           blocksize 64
+//   nf4-bs32, fp4-bs4096, nf4-dq-bs256 other blocksizes
+//   int8-rowwise-256                   rows of 256, threshold 0
+//   gptq-int4-256-g64, gptq-v2-int4-256-g64, awq-int4-256-g64, awq-int4-128-g128, gptq-int4-128-g32
+//                                      W [n/in, in] row-major, in = the first number, group = g
+#include <qmath/kernels/bnb_4bit.hpp>
+#include <qmath/kernels/bnb_int8.hpp>
+#include <qmath/kernels/group_int4.hpp>
+
+#include "tool.hpp"
+
+namespace {
+
+template <class F, class Arch>
+qmath_tool::entry bnb_entry() {
+  return {[](std::span<const float> in) {
+            std::vector<std::byte> out(qmath::storage_bytes<F>(in.size()));
+            qmath::quantize<F, Arch>(in, out);
+            return out;
+          },
+          [](std::span<const std::byte> in, std::size_t n) {
+            std::vector<float> out(n);
+            qmath::dequantize<F, Arch>(in, out);
+            return out;
+          }};
+}
+
+using qmath::bnb_code;
+using qmath::default_arch;
+using qmath::scalar_arch;
+namespace f = qmath::formats;
+
+}  // namespace
+
+QMATH_TOOL_REGISTER("nf4", bnb_entry<f::nf4, default_arch>());
+QMATH_TOOL_REGISTER("fp4", bnb_entry<f::fp4, default_arch>());
+QMATH_TOOL_REGISTER("nf4-dq", bnb_entry<f::nf4_dq, default_arch>());
+QMATH_TOOL_REGISTER("fp4-dq", bnb_entry<f::fp4_dq, default_arch>());
+QMATH_TOOL_REGISTER("nf4-bs32", bnb_entry<f::bnb_4bit<bnb_code::nf4, 32>, default_arch>());
+QMATH_TOOL_REGISTER("fp4-bs4096", bnb_entry<f::bnb_4bit<bnb_code::fp4, 4096>, default_arch>());
+QMATH_TOOL_REGISTER("nf4-dq-bs256", bnb_entry<f::bnb_4bit<bnb_code::nf4, 256, true>, default_arch>());
+QMATH_TOOL_REGISTER("nf4/scalar", bnb_entry<f::nf4, scalar_arch>());
+QMATH_TOOL_REGISTER("fp4/scalar", bnb_entry<f::fp4, scalar_arch>());
+QMATH_TOOL_REGISTER("nf4-dq/scalar", bnb_entry<f::nf4_dq, scalar_arch>());
+QMATH_TOOL_REGISTER("int8-rowwise-256", bnb_entry<f::int8_rowwise<256>, default_arch>());
+QMATH_TOOL_REGISTER("int8-rowwise-256/scalar", bnb_entry<f::int8_rowwise<256>, scalar_arch>());
+QMATH_TOOL_REGISTER("gptq-int4-256-g64", bnb_entry<f::gptq_int4<256, 64>, default_arch>());
+QMATH_TOOL_REGISTER("gptq-v2-int4-256-g64", bnb_entry<f::gptq_v2_int4<256, 64>, default_arch>());
+QMATH_TOOL_REGISTER("awq-int4-256-g64", bnb_entry<f::awq_int4<256, 64>, default_arch>());
+QMATH_TOOL_REGISTER("awq-int4-128-g128", bnb_entry<f::awq_int4<128, 128>, default_arch>());
+QMATH_TOOL_REGISTER("gptq-int4-128-g32", bnb_entry<f::gptq_int4<128, 32>, default_arch>());
+QMATH_TOOL_REGISTER("awq-int4-256-g64/scalar", bnb_entry<f::awq_int4<256, 64>, scalar_arch>());
+QMATH_TOOL_REGISTER("gptq-int4-256-g64/scalar", bnb_entry<f::gptq_int4<256, 64>, scalar_arch>());
