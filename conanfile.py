@@ -20,6 +20,7 @@ required_conan_version = ">=2.0"
 class QmathConan(ConanFile):
     name = "qmath"
     description = "Header-only C++20 toolkit for LLM quantization formats and memory math"
+    license = "MIT"
     url = "https://github.com/qmath/qmath"
     homepage = "https://github.com/qmath/qmath"
     topics = ("quantization", "llm", "gguf", "simd", "header-only")

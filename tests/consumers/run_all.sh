@@ -31,6 +31,8 @@
 #                          removed on success)
 #   QMATH_CONSUMERS_SKIP   space-separated names to skip deliberately
 #   QMATH_PYTHON           a python with conan installed (tests/run.sh's venv)
+#   QMATH_MESON_TESTS=1    adds the step meson_tests: qmath's whole test suite
+#                          through meson.build (slow: it compiles every test)
 #   QMATH_OLD_CMAKE        a cmake older than 3.23 (e.g. pip install cmake==3.22.6):
 #                          adds the step cmake_old_consumer
 #   CXX                    the compiler (default c++)
@@ -341,6 +343,15 @@ step_vcpkg_port() {
   pkgconfig_build vcpkg-pkgconfig "$work/vcpkg-packages"
 }
 
+# Opt-in (QMATH_MESON_TESTS=1): qmath's own test suite built by its meson.build
+# and run by meson test. It compiles every test again, so CI leaves it off.
+step_meson_tests() {
+  need meson ninja
+  meson setup meson-tests "$src" -Dbench=disabled -Dexamples=disabled
+  ninja -C meson-tests -j "${QMATH_JOBS:-2}"
+  meson test -C meson-tests --no-rebuild --num-processes "${QMATH_JOBS:-2}" --print-errorlogs
+}
+
 echo "qmath $version consumers, scratch directory $work"
 step manifests
 step cmake_install
@@ -355,6 +366,7 @@ step meson_pkgconfig
 step meson_install
 step conan
 step vcpkg_port
+if [ "${QMATH_MESON_TESTS:-0}" = 1 ]; then step meson_tests; fi
 
 [ "${#skipped_names[@]}" -eq 0 ] || echo "skipped: ${skipped_names[*]}"
 [ "${#failed_names[@]}" -eq 0 ] || echo "failed: ${failed_names[*]}"

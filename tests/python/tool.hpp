@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <qmath/kernels/quantize.hpp>
+
 namespace qmath_tool {
 
 struct entry {
@@ -28,6 +30,22 @@ inline std::map<std::string, entry>& registry() {
 inline bool add(const std::string& name, entry e) {
   registry().emplace(name, std::move(e));
   return true;
+}
+
+// The entry of a block format: qmath::quantize / dequantize<F, Arch> on
+// buffers of exactly storage_bytes<F>(n).
+template <class F, class Arch>
+entry kernel_entry() {
+  return {[](std::span<const float> in) {
+            std::vector<std::byte> out(qmath::storage_bytes<F>(in.size()));
+            qmath::quantize<F, Arch>(in, out);
+            return out;
+          },
+          [](std::span<const std::byte> in, std::size_t n) {
+            std::vector<float> out(n);
+            qmath::dequantize<F, Arch>(in, out);
+            return out;
+          }};
 }
 
 }  // namespace qmath_tool

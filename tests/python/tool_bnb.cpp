@@ -15,20 +15,6 @@
 
 namespace {
 
-template <class F, class Arch>
-qmath_tool::entry bnb_entry() {
-  return {[](std::span<const float> in) {
-            std::vector<std::byte> out(qmath::storage_bytes<F>(in.size()));
-            qmath::quantize<F, Arch>(in, out);
-            return out;
-          },
-          [](std::span<const std::byte> in, std::size_t n) {
-            std::vector<float> out(n);
-            qmath::dequantize<F, Arch>(in, out);
-            return out;
-          }};
-}
-
 using qmath::bnb_code;
 using qmath::default_arch;
 using qmath::scalar_arch;
@@ -36,22 +22,22 @@ namespace f = qmath::formats;
 
 }  // namespace
 
-QMATH_TOOL_REGISTER("nf4", bnb_entry<f::nf4, default_arch>());
-QMATH_TOOL_REGISTER("fp4", bnb_entry<f::fp4, default_arch>());
-QMATH_TOOL_REGISTER("nf4-dq", bnb_entry<f::nf4_dq, default_arch>());
-QMATH_TOOL_REGISTER("fp4-dq", bnb_entry<f::fp4_dq, default_arch>());
-QMATH_TOOL_REGISTER("nf4-bs32", bnb_entry<f::bnb_4bit<bnb_code::nf4, 32>, default_arch>());
-QMATH_TOOL_REGISTER("fp4-bs4096", bnb_entry<f::bnb_4bit<bnb_code::fp4, 4096>, default_arch>());
-QMATH_TOOL_REGISTER("nf4-dq-bs256", bnb_entry<f::bnb_4bit<bnb_code::nf4, 256, true>, default_arch>());
-QMATH_TOOL_REGISTER("nf4/scalar", bnb_entry<f::nf4, scalar_arch>());
-QMATH_TOOL_REGISTER("fp4/scalar", bnb_entry<f::fp4, scalar_arch>());
-QMATH_TOOL_REGISTER("nf4-dq/scalar", bnb_entry<f::nf4_dq, scalar_arch>());
-QMATH_TOOL_REGISTER("int8-rowwise-256", bnb_entry<f::int8_rowwise<256>, default_arch>());
-QMATH_TOOL_REGISTER("int8-rowwise-256/scalar", bnb_entry<f::int8_rowwise<256>, scalar_arch>());
-QMATH_TOOL_REGISTER("gptq-int4-256-g64", bnb_entry<f::gptq_int4<256, 64>, default_arch>());
-QMATH_TOOL_REGISTER("gptq-v2-int4-256-g64", bnb_entry<f::gptq_v2_int4<256, 64>, default_arch>());
-QMATH_TOOL_REGISTER("awq-int4-256-g64", bnb_entry<f::awq_int4<256, 64>, default_arch>());
-QMATH_TOOL_REGISTER("awq-int4-128-g128", bnb_entry<f::awq_int4<128, 128>, default_arch>());
-QMATH_TOOL_REGISTER("gptq-int4-128-g32", bnb_entry<f::gptq_int4<128, 32>, default_arch>());
-QMATH_TOOL_REGISTER("awq-int4-256-g64/scalar", bnb_entry<f::awq_int4<256, 64>, scalar_arch>());
-QMATH_TOOL_REGISTER("gptq-int4-256-g64/scalar", bnb_entry<f::gptq_int4<256, 64>, scalar_arch>());
+QMATH_TOOL_REGISTER("nf4", qmath_tool::kernel_entry<f::nf4, default_arch>());
+QMATH_TOOL_REGISTER("fp4", qmath_tool::kernel_entry<f::fp4, default_arch>());
+QMATH_TOOL_REGISTER("nf4-dq", qmath_tool::kernel_entry<f::nf4_dq, default_arch>());
+QMATH_TOOL_REGISTER("fp4-dq", qmath_tool::kernel_entry<f::fp4_dq, default_arch>());
+QMATH_TOOL_REGISTER("nf4-bs32", qmath_tool::kernel_entry<f::bnb_4bit<bnb_code::nf4, 32>, default_arch>());
+QMATH_TOOL_REGISTER("fp4-bs4096", qmath_tool::kernel_entry<f::bnb_4bit<bnb_code::fp4, 4096>, default_arch>());
+QMATH_TOOL_REGISTER("nf4-dq-bs256", qmath_tool::kernel_entry<f::bnb_4bit<bnb_code::nf4, 256, true>, default_arch>());
+QMATH_TOOL_REGISTER("nf4/scalar", qmath_tool::kernel_entry<f::nf4, scalar_arch>());
+QMATH_TOOL_REGISTER("fp4/scalar", qmath_tool::kernel_entry<f::fp4, scalar_arch>());
+QMATH_TOOL_REGISTER("nf4-dq/scalar", qmath_tool::kernel_entry<f::nf4_dq, scalar_arch>());
+QMATH_TOOL_REGISTER("int8-rowwise-256", qmath_tool::kernel_entry<f::int8_rowwise<256>, default_arch>());
+QMATH_TOOL_REGISTER("int8-rowwise-256/scalar", qmath_tool::kernel_entry<f::int8_rowwise<256>, scalar_arch>());
+QMATH_TOOL_REGISTER("gptq-int4-256-g64", qmath_tool::kernel_entry<f::gptq_int4<256, 64>, default_arch>());
+QMATH_TOOL_REGISTER("gptq-v2-int4-256-g64", qmath_tool::kernel_entry<f::gptq_v2_int4<256, 64>, default_arch>());
+QMATH_TOOL_REGISTER("awq-int4-256-g64", qmath_tool::kernel_entry<f::awq_int4<256, 64>, default_arch>());
+QMATH_TOOL_REGISTER("awq-int4-128-g128", qmath_tool::kernel_entry<f::awq_int4<128, 128>, default_arch>());
+QMATH_TOOL_REGISTER("gptq-int4-128-g32", qmath_tool::kernel_entry<f::gptq_int4<128, 32>, default_arch>());
+QMATH_TOOL_REGISTER("awq-int4-256-g64/scalar", qmath_tool::kernel_entry<f::awq_int4<256, 64>, scalar_arch>());
+QMATH_TOOL_REGISTER("gptq-int4-256-g64/scalar", qmath_tool::kernel_entry<f::gptq_int4<256, 64>, scalar_arch>());

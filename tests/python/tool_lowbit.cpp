@@ -16,20 +16,6 @@
 
 namespace {
 
-template <class F, class Arch>
-qmath_tool::entry lowbit_entry() {
-  return {[](std::span<const float> in) {
-            std::vector<std::byte> out(qmath::storage_bytes<F>(in.size()));
-            qmath::quantize<F, Arch>(in, out);
-            return out;
-          },
-          [](std::span<const std::byte> in, std::size_t n) {
-            std::vector<float> out(n);
-            qmath::dequantize<F, Arch>(in, out);
-            return out;
-          }};
-}
-
 template <class F>
 qmath_tool::entry bitnet_entry() {
   return {[](std::span<const float> in) {
@@ -48,15 +34,15 @@ qmath_tool::entry bitnet_entry() {
 
 }  // namespace
 
-QMATH_TOOL_REGISTER("tq2_0", lowbit_entry<qmath::formats::tq2_0, qmath::default_arch>());
-QMATH_TOOL_REGISTER("tq1_0", lowbit_entry<qmath::formats::tq1_0, qmath::default_arch>());
-QMATH_TOOL_REGISTER("q2_k", lowbit_entry<qmath::formats::q2_k, qmath::default_arch>());
-QMATH_TOOL_REGISTER("int2_group16", lowbit_entry<qmath::formats::int2_group<16>, qmath::default_arch>());
-QMATH_TOOL_REGISTER("int2_group64", lowbit_entry<qmath::formats::int2_group<64>, qmath::default_arch>());
-QMATH_TOOL_REGISTER("int2_group256", lowbit_entry<qmath::formats::int2_group<256>, qmath::default_arch>());
-QMATH_TOOL_REGISTER("tq2_0/scalar", lowbit_entry<qmath::formats::tq2_0, qmath::scalar_arch>());
-QMATH_TOOL_REGISTER("tq1_0/scalar", lowbit_entry<qmath::formats::tq1_0, qmath::scalar_arch>());
-QMATH_TOOL_REGISTER("q2_k/scalar", lowbit_entry<qmath::formats::q2_k, qmath::scalar_arch>());
-QMATH_TOOL_REGISTER("int2_group64/scalar", lowbit_entry<qmath::formats::int2_group<64>, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("tq2_0", qmath_tool::kernel_entry<qmath::formats::tq2_0, qmath::default_arch>());
+QMATH_TOOL_REGISTER("tq1_0", qmath_tool::kernel_entry<qmath::formats::tq1_0, qmath::default_arch>());
+QMATH_TOOL_REGISTER("q2_k", qmath_tool::kernel_entry<qmath::formats::q2_k, qmath::default_arch>());
+QMATH_TOOL_REGISTER("int2_group16", qmath_tool::kernel_entry<qmath::formats::int2_group<16>, qmath::default_arch>());
+QMATH_TOOL_REGISTER("int2_group64", qmath_tool::kernel_entry<qmath::formats::int2_group<64>, qmath::default_arch>());
+QMATH_TOOL_REGISTER("int2_group256", qmath_tool::kernel_entry<qmath::formats::int2_group<256>, qmath::default_arch>());
+QMATH_TOOL_REGISTER("tq2_0/scalar", qmath_tool::kernel_entry<qmath::formats::tq2_0, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("tq1_0/scalar", qmath_tool::kernel_entry<qmath::formats::tq1_0, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("q2_k/scalar", qmath_tool::kernel_entry<qmath::formats::q2_k, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("int2_group64/scalar", qmath_tool::kernel_entry<qmath::formats::int2_group<64>, qmath::scalar_arch>());
 QMATH_TOOL_REGISTER("bitnet_tq2_0", bitnet_entry<qmath::formats::tq2_0>());
 QMATH_TOOL_REGISTER("bitnet_tq1_0", bitnet_entry<qmath::formats::tq1_0>());

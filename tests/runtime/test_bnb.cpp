@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -379,6 +380,27 @@ TEST_CASE("sweep: every float near each pivot and a stride through [-1, 1], SIMD
       auto absmax = absmax_values(x.size(), 4096);
       bnb::quantize_4bit<Arch>(x, packed, absmax, code, 4096);
       CHECK(packed == ref);
+    });
+  }
+}
+
+TEST_CASE("large 64-byte aligned outputs (streaming stores) equal the reference") {
+  // 4 Mi values: 16 MiB of output, the threshold of the streaming path; also one float off alignment.
+  const std::size_t n = std::size_t{4} << 20;
+  auto x = dataset(0, n, 77);
+  auto packed = packed_bytes(n);
+  auto absmax = absmax_values(n, 64);
+  bnb::quantize_4bit_reference(x, packed, absmax, bnb_code::nf4, 64);
+  std::vector<float> ref(n), storage(n + 32);
+  bnb::dequantize_4bit_reference(packed, absmax, ref, bnb::nf4_map, 64);
+  const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+  float* aligned = storage.data() + (64 - address % 64) % 64 / sizeof(float);
+  for (std::size_t shift : {0, 1}) {
+    for_each_simd_arch([&]<class Arch>() {
+      const std::span<float> out(aligned + shift, n);
+      std::fill(out.begin(), out.end(), -1.0f);
+      bnb::dequantize_4bit<Arch>(packed, absmax, out, bnb_code::nf4, 64);
+      CHECK(std::memcmp(out.data(), ref.data(), 4 * n) == 0);
     });
   }
 }

@@ -52,10 +52,13 @@ struct sweep_counts {
 // The chunks a sweep visits: all of them, or (fast mode) a sample.
 [[maybe_unused]] bool chunk_is_special(std::uint32_t first) {
   const std::uint32_t magnitude = first & 0x7fffffffu;
-  // zero/subnormals, the fp8/fp16 range boundaries, and Inf/NaN
-  return magnitude < 0x01000000u || (magnitude >= 0x33000000u && magnitude < 0x33100000u) ||
-         (magnitude >= 0x3a800000u && magnitude < 0x3a900000u) || (magnitude >= 0x43e00000u && magnitude < 0x43f00000u) ||
-         (magnitude >= 0x47600000u && magnitude < 0x47800000u) || magnitude >= 0x7f700000u;
+  // zero and the smallest subnormals, the fp16/fp8 subnormal, min-normal and
+  // overflow boundaries, float max, and the edges of Inf / sNaN / qNaN
+  return magnitude < 0x00100000u || (magnitude >= 0x33000000u && magnitude < 0x33100000u) ||
+         (magnitude >= 0x38780000u && magnitude < 0x38880000u) || (magnitude >= 0x3a800000u && magnitude < 0x3a900000u) ||
+         (magnitude >= 0x3c780000u && magnitude < 0x3c880000u) || (magnitude >= 0x43e00000u && magnitude < 0x43f00000u) ||
+         (magnitude >= 0x47600000u && magnitude < 0x47800000u) || (magnitude >= 0x7f7f0000u && magnitude < 0x7f810000u) ||
+         (magnitude >= 0x7fbf0000u && magnitude < 0x7fc10000u) || magnitude >= 0x7fff0000u;
 }
 
 template <class To, class Oracle>

@@ -7,9 +7,11 @@
 #include <qmath/kernels/q4_0.hpp>
 #include <qmath/kernels/q4_1.hpp>
 #include <qmath/kernels/q8_0.hpp>
+#include <qmath/kernels/detail/stream_store.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -45,7 +47,7 @@ using simd_archs = arch_list<default_arch
                              >;
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
 // Quantize and dequantize with Arch and with the reference; both must agree bit for bit.
@@ -172,7 +174,7 @@ TEST_CASE("Q8_0 kernels reproduce roundf at and around every tie") {
 }
 
 // The identity the Q8_0 kernels use for roundf, on every float below 2^24 in
-// magnitude (above it every float is an integer), both signs, in two threads.
+// magnitude (above it every float is an integer), in two threads.
 TEST_CASE("roundf(p) == trunc(p + copysign(0.5 - 2^-25, p)) for every float") {
   const float offset = kernels::block_kernel<formats::q8_0>::round_offset;
   std::vector<std::uint64_t> mismatches(2, 0);
@@ -180,9 +182,9 @@ TEST_CASE("roundf(p) == trunc(p + copysign(0.5 - 2^-25, p)) for every float") {
     const std::uint32_t end = detail::float_bits(16777216.0f);
     for (std::uint32_t bits = part * sweep_stride; bits < end; bits += 2 * sweep_stride) {
       const float p = detail::float_from_bits(bits);
-      const float shifted = p + offset;  // p >= 0 here; the negative side mirrors it exactly
-      if (std::trunc(shifted) != std::round(p)) ++mismatches[part];
-      if (std::trunc(-p - offset) != std::round(-p)) ++mismatches[part];
+      // p >= 0 here; round-to-nearest addition, trunc and roundf are all odd
+      // functions, so the negative side is the mirror image.
+      if (std::trunc(p + offset) != std::round(p)) ++mismatches[part];
     }
   };
   std::thread other(sweep, 1u);
@@ -258,6 +260,77 @@ TEST_CASE("IQ4_NL decision thresholds equal best_index_int8 on both sides of eac
   sweep(0);
   other.join();
   CHECK(mismatches[0] + mismatches[1] == 0);
+}
+
+// The output writers of kernels/detail/stream_store.hpp: every float lands at
+// its place and nothing outside the output is touched, for every offset of the
+// output from a line boundary and for 0 to 5 lines, with ordinary and with
+// streaming stores (the masked first and last partial lines included).
+template <class Writer, class Put>
+void check_writer(std::size_t lanes_per_put, Put put) {
+  for (std::size_t shift = 0; shift < 16; ++shift) {
+    for (std::size_t puts = 0; puts <= 5; ++puts) {
+      INFO("shift " << shift << ", " << puts << " puts");
+      const std::size_t n = puts * 16;
+      std::vector<float> storage(n + 64, -7.0f);
+      const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+      float* out = storage.data() + (64 - address % 64) % 64 / sizeof(float) + 16 + shift;
+      std::vector<float> values(n);
+      for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<float>(i) + 0.25f;
+      Writer writer(out);
+      for (std::size_t p = 0; p < puts; ++p) put(writer, values.data() + 16 * p);
+      writer.finish();
+      CHECK(std::memcmp(out, values.data(), n * sizeof(float)) == 0);
+      std::size_t guards_changed = 0;
+      for (const float* g = storage.data(); g < out; ++g) guards_changed += *g != -7.0f;
+      for (const float* g = out + n; g < storage.data() + storage.size(); ++g) guards_changed += *g != -7.0f;
+      CHECK(guards_changed == 0);
+    }
+  }
+  (void)lanes_per_put;
+}
+
+TEST_CASE("Output writers place every float at every alignment, streaming or not") {
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512F
+  const auto put512 = [](auto& w, const float* v) { w.put(_mm512_loadu_ps(v)); };
+  check_writer<kernels::stream_store::writer512<xsimd::avx512f, true>>(16, put512);
+  check_writer<kernels::stream_store::writer512<xsimd::avx512f, false>>(16, put512);
+#endif
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+  const auto put256 = [](auto& w, const float* v) { w.put(_mm256_loadu_ps(v), _mm256_loadu_ps(v + 8)); };
+  check_writer<kernels::stream_store::writer256<xsimd::avx2, true>>(16, put256);
+  check_writer<kernels::stream_store::writer256<xsimd::avx2, false>>(16, put256);
+#endif
+  CHECK(kernels::stream_store::worth_streaming(std::size_t{4} << 20));
+  CHECK_FALSE(kernels::stream_store::worth_streaming((std::size_t{4} << 20) - 32));
+}
+
+// Outputs of 16 MiB and more take the streaming writers: the same floats as
+// the reference at several offsets from a 64-byte boundary.
+TEMPLATE_TEST_CASE("Large dequantize outputs (streaming stores) equal the reference at any alignment", "",
+                   formats::q8_0, formats::q4_0, formats::q4_1, formats::iq4_nl) {
+  using F = TestType;
+  const std::size_t n = std::size_t{4} << 20;  // 16 MiB of floats: the streaming threshold
+  REQUIRE(kernels::stream_store::worth_streaming(n));
+  std::vector<std::byte> q(storage_bytes<F>(n));
+  quantize<F>(make_data(0, n, 2024), q);
+  std::vector<float> expected(n);
+  dequantize<F, scalar_arch>(q, expected);
+  std::vector<float> storage(n + 32);
+  const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
+  float* aligned = storage.data() + (64 - address % 64) % 64 / sizeof(float);
+  auto run = [&](auto arch) {
+    using Arch = decltype(arch);
+    for (std::size_t shift : {0, 1, 4, 8, 15}) {
+      INFO(Arch::name() << ", output " << shift << " floats past a 64-byte boundary");
+      std::fill(storage.begin(), storage.end(), -7.0f);
+      const std::span<float> out(aligned + shift, n);
+      dequantize<F, Arch>(q, out);
+      CHECK(std::memcmp(out.data(), expected.data(), n * sizeof(float)) == 0);
+      CHECK(std::count(storage.begin(), storage.end(), -7.0f) == static_cast<std::ptrdiff_t>(storage.size() - n));
+    }
+  };
+  [&]<class... A>(arch_list<A...>) { (run(A{}), ...); }(simd_archs{});
 }
 
 TEMPLATE_TEST_CASE("Kernels reject NaN and Inf naming the block, and wrong sizes", "", formats::q8_0, formats::q4_0,

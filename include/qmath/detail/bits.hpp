@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <type_traits>
 
 namespace qmath::detail {
 
@@ -25,15 +26,20 @@ constexpr std::uint32_t shift_right_round_even(std::uint32_t value, unsigned shi
 
 // Returns `value` as a rounded float that the compiler may not fuse with the
 // operation that consumes it. GCC contracts a*b+c into an FMA by default in
-// C++ (-ffp-contract=fast), even across statements, which changes the last
-// bit; the published reference quantizers round the product first. Clang only
-// contracts within one expression, so a separate statement is enough there.
+// C++ (-ffp-contract=fast), even across statements and in auto-vectorised
+// loops, which changes the last bit; the published reference quantizers round
+// the product first. An empty asm that "modifies" the value is opaque to the
+// optimiser (GCC 12's __builtin_assoc_barrier is not enough once a loop is
+// vectorised). Constant evaluation never contracts.
 constexpr float no_contract(float value) noexcept {
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-  return __builtin_assoc_barrier(value);
-#else
-  return value;
+  if (!std::is_constant_evaluated()) {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __asm__("" : "+x"(value));
+#elif defined(__GNUC__) && defined(__aarch64__)
+    __asm__("" : "+w"(value));
 #endif
+  }
+  return value;
 }
 
 }  // namespace qmath::detail

@@ -38,24 +38,8 @@ namespace bnb {
 inline constexpr float int8_dequant_factor = 7.874015718698502e-3f;  // _ops.py int8_vectorwise_dequant
 
 namespace detail {
-// a * b rounded to float before its consumer sees it. GCC fuses a product and
-// a following add into an FMA (-ffp-contract=fast, the GNU default), also when
-// it auto-vectorizes a loop, where detail::no_contract's __builtin_assoc_barrier
-// does not hold (measured with GCC 12, -O3 -march=native); an empty asm on the
-// value does.
-constexpr float rounded_product(float a, float b) noexcept {
-  float product = a * b;
-  if (!std::is_constant_evaluated()) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __asm__("" : "+x"(product));
-#elif defined(__GNUC__) && defined(__aarch64__)
-    __asm__("" : "+w"(product));
-#else
-    product = qmath::detail::no_contract(product);
-#endif
-  }
-  return product;
-}
+// a * b rounded to float before its consumer sees it (see qmath::detail::no_contract).
+constexpr float rounded_product(float a, float b) noexcept { return qmath::detail::no_contract(a * b); }
 }  // namespace detail
 
 // Round half to even for |x| well inside the int32 range (torch.round).

@@ -5,6 +5,7 @@
 // This header does not include xsimd.
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -88,5 +89,18 @@ template <format_descriptor F>
 constexpr std::uint64_t storage_bytes(std::uint64_t n_elements) {
   return storage_bytes(F::info, n_elements);
 }
+
+namespace detail {
+// The precondition of every array API: n_elements is a whole number of F's
+// blocks and the byte span is exactly storage_bytes<F>(n_elements) long.
+template <format_descriptor F>
+constexpr void check_storage_size(const char* api, std::size_t n_elements, std::size_t n_bytes) {
+  QMATH_REQUIRE(n_elements % F::info.block_elems == 0, api, n_elements, " elements are not a whole number of ",
+                F::info.name, " blocks of ", F::info.block_elems);
+  const std::uint64_t expected = storage_bytes(F::info, n_elements);
+  QMATH_REQUIRE(n_bytes == expected, api, F::info.name, " storage for ", n_elements, " elements is ", expected,
+                " bytes, the byte span has ", n_bytes);
+}
+}  // namespace detail
 
 }  // namespace qmath

@@ -112,8 +112,8 @@ struct iq4_nl {
       index[j] = static_cast<std::uint8_t>(l);
       const float q = detail::iq4nl::value(l);
       const float w = x[j] * x[j];
-      sumqx += detail::gguf::rounded(w * q * x[j]);
-      sumq2 += detail::gguf::rounded(w * q * q);
+      sumqx += detail::no_contract(w * q * x[j]);
+      sumq2 += detail::no_contract(w * q * q);
     }
     const float d = sumq2 > 0 ? sumqx / sumq2 : 0.0f;
     out.d = detail::fp16_bits_from_float(d);

@@ -29,7 +29,7 @@ struct q4_0 {
 
   // The 4-bit code of x as the reference computes it.
   static constexpr std::uint8_t code(float x, float id) noexcept {
-    const int q = detail::gguf::to_int8_like_x86(detail::gguf::rounded(x * id) + 8.5f);
+    const int q = detail::gguf::to_int8_like_x86(detail::no_contract(x * id) + 8.5f);
     return static_cast<std::uint8_t>(q < 15 ? q : 15);
   }
 

@@ -29,7 +29,7 @@ struct q4_1 {
   static_assert(sizeof(block) * 8 == info.block_bits && info.block_elems == detail::gguf::block_elems);
 
   static constexpr std::uint8_t code(float x, float min, float id) noexcept {
-    const int q = detail::gguf::to_int8_like_x86(detail::gguf::rounded((x - min) * id) + 0.5f);
+    const int q = detail::gguf::to_int8_like_x86(detail::no_contract((x - min) * id) + 0.5f);
     return static_cast<std::uint8_t>(q < 15 ? q : 15);
   }
 
@@ -51,8 +51,8 @@ struct q4_1 {
     const float d = detail::fp16_bits_to_float(b.d);
     const float m = detail::fp16_bits_to_float(b.m);
     for (std::size_t j = 0; j < 16; ++j) {
-      y[j] = detail::gguf::rounded(static_cast<float>(b.qs[j] & 0x0f) * d) + m;
-      y[j + 16] = detail::gguf::rounded(static_cast<float>(b.qs[j] >> 4) * d) + m;
+      y[j] = detail::no_contract(static_cast<float>(b.qs[j] & 0x0f) * d) + m;
+      y[j + 16] = detail::no_contract(static_cast<float>(b.qs[j] >> 4) * d) + m;
     }
   }
 };

@@ -29,7 +29,7 @@ struct q5_0 {
   static_assert(sizeof(block) * 8 == info.block_bits && info.block_elems == detail::gguf::block_elems);
 
   static constexpr std::uint8_t code(float x, float id) noexcept {
-    const int q = detail::gguf::to_int8_like_x86(detail::gguf::rounded(x * id) + 16.5f);
+    const int q = detail::gguf::to_int8_like_x86(detail::no_contract(x * id) + 16.5f);
     return static_cast<std::uint8_t>(q < 31 ? q : 31);
   }
 

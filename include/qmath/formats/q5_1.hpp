@@ -31,7 +31,7 @@ struct q5_1 {
 
   static constexpr std::uint8_t code(float x, float min, float id) noexcept {
     return static_cast<std::uint8_t>(
-        detail::gguf::to_int8_like_x86(detail::gguf::rounded((x - min) * id) + 0.5f));
+        detail::gguf::to_int8_like_x86(detail::no_contract((x - min) * id) + 0.5f));
   }
 
   static constexpr block quantize_block(std::span<const float, 32> x) {
@@ -62,8 +62,8 @@ struct q5_1 {
     for (std::size_t j = 0; j < 16; ++j) {
       const auto lo = static_cast<float>((b.qs[j] & 0x0fu) | (((qh >> j) << 4) & 0x10u));
       const auto hi = static_cast<float>((b.qs[j] >> 4) | ((qh >> (j + 12)) & 0x10u));
-      y[j] = detail::gguf::rounded(lo * d) + m;
-      y[j + 16] = detail::gguf::rounded(hi * d) + m;
+      y[j] = detail::no_contract(lo * d) + m;
+      y[j + 16] = detail::no_contract(hi * d) + m;
     }
   }
 };

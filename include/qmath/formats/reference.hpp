@@ -33,15 +33,6 @@ concept block_format = format_descriptor<F> && detail::byte_block<typename F::bl
                        };
 
 namespace detail {
-template <class F>
-constexpr void check_reference_sizes(const char* api, std::size_t n_elements, std::size_t n_bytes) {
-  QMATH_REQUIRE(n_elements % F::info.block_elems == 0, api, n_elements, " elements are not a whole number of ",
-                F::info.name, " blocks of ", F::info.block_elems);
-  const std::uint64_t expected = storage_bytes(F::info, n_elements);
-  QMATH_REQUIRE(n_bytes == expected, api, F::info.name, " storage for ", n_elements, " elements is ", expected,
-                " bytes, the byte span has ", n_bytes);
-}
-
 // The block loops without the size checks (the kernels call these).
 template <class F>
 constexpr void reference_quantize_blocks(std::span<const float> in, std::span<std::byte> out, std::size_t first_block,
@@ -67,13 +58,13 @@ namespace reference {
 
 template <block_format F>
 constexpr void quantize(std::span<const float> in, std::span<std::byte> out) {
-  detail::check_reference_sizes<F>("qmath::quantize", in.size(), out.size());
+  detail::check_storage_size<F>("qmath::quantize", in.size(), out.size());
   detail::reference_quantize_blocks<F>(in, out, 0, in.size() / F::info.block_elems);
 }
 
 template <block_format F>
 constexpr void dequantize(std::span<const std::byte> in, std::span<float> out) {
-  detail::check_reference_sizes<F>("qmath::dequantize", out.size(), in.size());
+  detail::check_storage_size<F>("qmath::dequantize", out.size(), in.size());
   detail::reference_dequantize_blocks<F>(in, out, 0, out.size() / F::info.block_elems);
 }
 

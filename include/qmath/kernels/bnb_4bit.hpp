@@ -12,13 +12,15 @@
 //   AVX-512F  dequantize: bytes widened to 32-bit lanes, nibbles interleaved with
 //             vpermi2d, the 16-entry table looked up with vpermps (it reads only
 //             the low 4 index bits); quantize: a 4-step binary search over the
-//             pivots with vpermps + compare masks, nibbles packed with 64-bit
-//             shifts and vpmovqb.
+//             pivots with vpermps + compare masks, nibbles packed with vpmovdb,
+//             vpmaddubsw and vpackuswb.
 //   AVX2      dequantize: two 8-entry vpermps lookups and a blend on index bit 3;
 //             quantize: counts the pivots below each value.
 //   generic   any other xsimd architecture: vector scaling and absmax, scalar
 //             code search and nibble packing.
-// Both SIMD dequantizers prefetch their output for writing 1 KiB ahead.
+// Both SIMD dequantizers prefetch their output for writing 1 KiB ahead, or,
+// for an output of 16 MiB or more, write it with streaming stores (see
+// kernels/detail/stream_store.hpp, shared with the GGUF kernels).
 // Blocks are whole; a partial last block (bitsandbytes allows one) runs the
 // scalar reference.
 
@@ -34,6 +36,7 @@
 #include "qmath/error.hpp"
 #include "qmath/formats/bnb_4bit.hpp"
 #include "qmath/kernels/arch.hpp"
+#include "qmath/kernels/detail/stream_store.hpp"
 #include "qmath/kernels/quantize.hpp"
 
 #if !QMATH_DISABLE_SIMD && (defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86))
@@ -61,24 +64,17 @@
 namespace qmath::kernels::bnb4 {
 
 #if QMATH_BNB_AVX512 || QMATH_BNB_AVX2
-// Asks for the output cache line `ahead` bytes past `p` in a writable state
-// (prefetchw). The dequantizers write 8 bytes for every byte they read, and
-// without it their stores wait on the read-for-ownership of each line: 7 to
-// 12 G elements/s for 64 Ki NF4 values here. The address is formed as an
-// integer, so running past the end of the output is harmless.
-template <class Arch>
-inline void prefetch_for_write(const float* p, std::size_t ahead) noexcept {
-  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<std::uintptr_t>(p) + ahead), _MM_HINT_ET0);
-}
-inline constexpr std::size_t prefetch_distance = 1024;
+// The output prefetch, also used by the int8 kernels (kernels/bnb_int8.hpp).
+using stream_store::prefetch_distance;
+using stream_store::prefetch_for_write;
 #endif
 
 // ---------------------------------------------------------------------------
 // AVX-512F
 #if QMATH_BNB_AVX512
-template <class Arch>
-inline void dequantize_avx512(const std::uint8_t* packed, const float* absmax, float* out, std::size_t blocks,
-                              std::size_t blocksize, const std::array<float, 16>& map) {
+template <class Arch, class Writer>
+inline void dequantize_avx512_loop(const std::uint8_t* packed, const float* absmax, Writer& writer, std::size_t blocks,
+                                   std::size_t blocksize, const std::array<float, 16>& map) {
   const __m512 lut = _mm512_loadu_ps(map.data());
   // Output lanes 0..15 take (hi0, lo0, hi1, lo1, ...) of bytes 0..7, lanes 16..31 of bytes 8..15;
   // indices >= 16 pick the second source (the bytes themselves, whose low nibble is the odd element).
@@ -87,28 +83,34 @@ inline void dequantize_avx512(const std::uint8_t* packed, const float* absmax, f
   for (std::size_t b = 0; b < blocks; ++b) {
     const __m512 scale = _mm512_set1_ps(absmax[b]);
     const std::uint8_t* src = packed + b * blocksize / 2;
-    float* dst = out + b * blocksize;
     for (std::size_t i = 0; i < blocksize; i += 32) {
-      prefetch_for_write<Arch>(dst + i, prefetch_distance);
-      prefetch_for_write<Arch>(dst + i, prefetch_distance + 64);
       const __m512i bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i / 2)));
       const __m512i high = _mm512_srli_epi32(bytes, 4);
-      const __m512i idx0 = _mm512_permutex2var_epi32(high, first, bytes);
-      const __m512i idx1 = _mm512_permutex2var_epi32(high, second, bytes);
-      _mm512_storeu_ps(dst + i, _mm512_mul_ps(_mm512_permutexvar_ps(idx0, lut), scale));
-      _mm512_storeu_ps(dst + i + 16, _mm512_mul_ps(_mm512_permutexvar_ps(idx1, lut), scale));
+      const __m512 y0 = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_permutex2var_epi32(high, first, bytes), lut), scale);
+      const __m512 y1 = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_permutex2var_epi32(high, second, bytes), lut), scale);
+      writer.put(y0);
+      writer.put(y1);
     }
   }
 }
 
+template <class Arch>
+inline void dequantize_avx512(const std::uint8_t* packed, const float* absmax, float* out, std::size_t blocks,
+                              std::size_t blocksize, const std::array<float, 16>& map) {
+  stream_store::dequantize_to_512<Arch>(out, blocks * blocksize, [&](auto& writer) {
+    dequantize_avx512_loop<Arch>(packed, absmax, writer, blocks, blocksize, map);
+  });
+}
+
 // Nibble of 16 scaled values. NF4: binary search for the number of pivots
-// below x (table[c] = pivot c-1). FP4: the same on |x| over 7 pivots, the rank
-// mapped to FP4 bits, then the sign of x < 0.
+// below x (table[c] = pivot c-1); the first step compares with pivot 7 held in
+// a register. FP4: the same on |x| over 7 pivots, the rank mapped to FP4 bits,
+// then the sign of x < 0.
 template <bnb_code Code>
-inline __m512i encode_avx512(__m512 scaled, __m512 pivot_table, __m512i rank_bits) {
+inline __m512i encode_avx512(__m512 scaled, __m512 pivot_table, __m512 first_pivot, __m512i rank_bits) {
   if constexpr (Code == bnb_code::nf4) {
-    __m512i idx = _mm512_setzero_si512();
-    for (int step : {8, 4, 2, 1}) {
+    __m512i idx = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(scaled, first_pivot, _CMP_GT_OQ), _mm512_set1_epi32(8));
+    for (int step : {4, 2, 1}) {
       const __m512i candidate = _mm512_add_epi32(idx, _mm512_set1_epi32(step));
       const __m512 pivot = _mm512_permutexvar_ps(candidate, pivot_table);
       idx = _mm512_mask_mov_epi32(idx, _mm512_cmp_ps_mask(scaled, pivot, _CMP_GT_OQ), candidate);
@@ -117,8 +119,8 @@ inline __m512i encode_avx512(__m512 scaled, __m512 pivot_table, __m512i rank_bit
   } else {
     const __m512 magnitude = _mm512_castsi512_ps(
         _mm512_and_si512(_mm512_castps_si512(scaled), _mm512_set1_epi32(0x7FFFFFFF)));
-    __m512i rank = _mm512_setzero_si512();
-    for (int step : {4, 2, 1}) {
+    __m512i rank = _mm512_maskz_mov_epi32(_mm512_cmp_ps_mask(magnitude, first_pivot, _CMP_GT_OQ), _mm512_set1_epi32(4));
+    for (int step : {2, 1}) {
       const __m512i candidate = _mm512_add_epi32(rank, _mm512_set1_epi32(step));
       const __m512 pivot = _mm512_permutexvar_ps(candidate, pivot_table);
       rank = _mm512_mask_mov_epi32(rank, _mm512_cmp_ps_mask(magnitude, pivot, _CMP_GT_OQ), candidate);
@@ -129,11 +131,13 @@ inline __m512i encode_avx512(__m512 scaled, __m512 pivot_table, __m512i rank_bit
   }
 }
 
-// 16 nibbles in 32-bit lanes to 8 bytes: in each 64-bit lane the even element
-// goes to bits 4..7 and the odd one to bits 0..3; vpmovqb keeps the low byte.
-inline void pack_avx512(__m512i nibbles, std::uint8_t* dst) {
-  const __m512i pairs = _mm512_or_si512(_mm512_slli_epi64(nibbles, 4), _mm512_srli_epi64(nibbles, 32));
-  _mm_storel_epi64(reinterpret_cast<__m128i*>(dst), _mm512_cvtepi64_epi8(pairs));
+// 32 nibbles in 32-bit lanes to 16 bytes: vpmovdb narrows each half to bytes,
+// vpmaddubsw forms even * 16 + odd in 16-bit lanes, vpackuswb keeps the bytes.
+inline void pack_avx512(__m512i first, __m512i second, std::uint8_t* dst) {
+  const __m128i weights = _mm_set1_epi16(0x0110);  // bytes 16, 1
+  const __m128i low = _mm_maddubs_epi16(_mm512_cvtepi32_epi8(first), weights);
+  const __m128i high = _mm_maddubs_epi16(_mm512_cvtepi32_epi8(second), weights);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_packus_epi16(low, high));
 }
 
 template <class Arch, bnb_code Code>
@@ -146,6 +150,7 @@ inline void quantize_avx512(const float* in, std::uint8_t* packed, float* absmax
     for (std::size_t c = 1; c < 8; ++c) table[c] = bnb::fp4_pivots[c - 1];
   }
   const __m512 pivot_table = _mm512_load_ps(table.data());
+  const __m512 first_pivot = _mm512_set1_ps(Code == bnb_code::nf4 ? bnb::nf4_pivots[7] : bnb::fp4_pivots[3]);
   const __m512i rank_bits = _mm512_setr_epi32(0, 1, 6, 7, 4, 5, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i abs_mask = _mm512_set1_epi32(0x7FFFFFFF);
   for (std::size_t b = 0; b < blocks; ++b) {
@@ -159,9 +164,11 @@ inline void quantize_avx512(const float* in, std::uint8_t* packed, float* absmax
     absmax[b] = block_absmax;
     const __m512 local = _mm512_set1_ps(bnb::reciprocal_absmax(block_absmax));
     std::uint8_t* dst = packed + b * blocksize / 2;
-    for (std::size_t i = 0; i < blocksize; i += 16)
-      pack_avx512(encode_avx512<Code>(_mm512_mul_ps(_mm512_loadu_ps(src + i), local), pivot_table, rank_bits),
-                  dst + i / 2);
+    for (std::size_t i = 0; i < blocksize; i += 32)
+      pack_avx512(
+          encode_avx512<Code>(_mm512_mul_ps(_mm512_loadu_ps(src + i), local), pivot_table, first_pivot, rank_bits),
+          encode_avx512<Code>(_mm512_mul_ps(_mm512_loadu_ps(src + i + 16), local), pivot_table, first_pivot, rank_bits),
+          dst + i / 2);
   }
 }
 #endif  // QMATH_BNB_AVX512
@@ -177,9 +184,9 @@ inline __m256 lookup16_avx2(__m256i idx, __m256 lut_low, __m256 lut_high) {
   return _mm256_blendv_ps(low, high, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
 }
 
-template <class Arch>
-inline void dequantize_avx2(const std::uint8_t* packed, const float* absmax, float* out, std::size_t blocks,
-                            std::size_t blocksize, const std::array<float, 16>& map) {
+template <class Arch, class Writer>
+inline void dequantize_avx2_loop(const std::uint8_t* packed, const float* absmax, Writer& writer, std::size_t blocks,
+                                 std::size_t blocksize, const std::array<float, 16>& map) {
   const __m256 lut_low = _mm256_loadu_ps(map.data());
   const __m256 lut_high = _mm256_loadu_ps(map.data() + 8);
   // Lanes hold (b0, b0, b1, b1, ...): shift the even ones right by 4 for the high nibble.
@@ -187,17 +194,24 @@ inline void dequantize_avx2(const std::uint8_t* packed, const float* absmax, flo
   for (std::size_t b = 0; b < blocks; ++b) {
     const __m256 scale = _mm256_set1_ps(absmax[b]);
     const std::uint8_t* src = packed + b * blocksize / 2;
-    float* dst = out + b * blocksize;
     for (std::size_t i = 0; i < blocksize; i += 16) {
-      prefetch_for_write<Arch>(dst + i, prefetch_distance);
       const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + i / 2));
       const __m128i doubled = _mm_unpacklo_epi8(bytes, bytes);
       const __m256i idx0 = _mm256_srlv_epi32(_mm256_cvtepu8_epi32(doubled), shifts);
       const __m256i idx1 = _mm256_srlv_epi32(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(doubled, doubled)), shifts);
-      _mm256_storeu_ps(dst + i, _mm256_mul_ps(lookup16_avx2(idx0, lut_low, lut_high), scale));
-      _mm256_storeu_ps(dst + i + 8, _mm256_mul_ps(lookup16_avx2(idx1, lut_low, lut_high), scale));
+      const __m256 y0 = _mm256_mul_ps(lookup16_avx2(idx0, lut_low, lut_high), scale);
+      const __m256 y1 = _mm256_mul_ps(lookup16_avx2(idx1, lut_low, lut_high), scale);
+      writer.put(y0, y1);
     }
   }
+}
+
+template <class Arch>
+inline void dequantize_avx2(const std::uint8_t* packed, const float* absmax, float* out, std::size_t blocks,
+                            std::size_t blocksize, const std::array<float, 16>& map) {
+  stream_store::dequantize_to_256<Arch>(out, blocks * blocksize, [&](auto& writer) {
+    dequantize_avx2_loop<Arch>(packed, absmax, writer, blocks, blocksize, map);
+  });
 }
 
 template <bnb_code Code>

@@ -17,56 +17,29 @@
 
 #include "qmath/formats/group_int2.hpp"
 #include "qmath/formats/reference.hpp"
+#include "qmath/kernels/detail/block_dispatch.hpp"
 #include "qmath/kernels/quantize.hpp"
 
 #if !QMATH_DISABLE_SIMD
 #include "qmath/kernels/detail/lowbit_simd.hpp"
 #endif
 
-// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
-// intrinsics as (maybe-)uninitialized (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
 
 namespace qmath::kernels {
 
 template <std::uint32_t G>
-struct block_kernel<formats::int2_group<G>> {
+struct block_kernel<formats::int2_group<G>>
+    : detail::simd_or_reference<block_kernel<formats::int2_group<G>>, formats::int2_group<G>> {
   using format = formats::int2_group<G>;
   using block = typename format::block;
   static constexpr std::size_t plane = format::plane;
 
-  template <class Arch>
-  static void quantize(std::span<const float> in, std::span<std::byte> out) {
 #if !QMATH_DISABLE_SIMD
-    if constexpr (!is_scalar_arch<Arch>) {
-      if constexpr (plane % lowbit_simd::f32<Arch>::size == 0) {
-        quantize_simd<Arch>(in, out);
-        return;
-      }
-    }
-#endif
-    qmath::detail::reference_quantize_blocks<format>(in, out, 0, in.size() / G);
-  }
-
-  template <class Arch>
-  static void dequantize(std::span<const std::byte> in, std::span<float> out) {
-#if !QMATH_DISABLE_SIMD
-    if constexpr (!is_scalar_arch<Arch>) {
-      if constexpr (plane % lowbit_simd::f32<Arch>::size == 0) {
-        dequantize_simd<Arch>(in, out);
-        return;
-      }
-    }
-#endif
-    qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / G);
-  }
-
-#if !QMATH_DISABLE_SIMD
+  // SIMD when a bit plane is a whole number of vectors (G = 64 on AVX-512);
+  // other group sizes run the reference.
   template <class A>
+    requires(plane % lowbit_simd::f32<A>::size == 0)
   static void quantize_simd(std::span<const float> in, std::span<std::byte> out) {
     using F = lowbit_simd::f32<A>;
     constexpr std::size_t N = F::size;
@@ -112,6 +85,7 @@ struct block_kernel<formats::int2_group<G>> {
   }
 
   template <class A>
+    requires(plane % lowbit_simd::f32<A>::size == 0)
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = lowbit_simd::i32<A>;
     constexpr std::size_t N = I::size;
@@ -139,6 +113,4 @@ struct block_kernel<formats::int2_group<G>> {
 
 }  // namespace qmath::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "qmath/kernels/detail/diagnostics_end.hpp"

@@ -155,28 +155,36 @@ struct block_kernel<formats::iq4_nl> {
       // kvalues_iq4nl as a byte-shuffle table: code -> int8 value.
       const __m128i table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(detail::iq4nl::values.data()));
       const __m128i mask = _mm_set1_epi8(0x0f);
-      for (std::size_t b = 0; b < blocks; ++b) {
-        const std::byte* src = in.data() + b * block_bytes;
-        float* y = out.data() + b * 32;
-        std::uint16_t d_bits;
-        std::memcpy(&d_bits, src, 2);
-        const float d = gguf_simd::half_to_float<Arch>(d_bits);
-        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2));
-        const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(raw, mask));
-        const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(raw, 4), mask));
-        if constexpr (path == gguf_simd::path::avx512bw) {
+      const auto decode = [&](auto& writer) {
+        for (std::size_t b = 0; b < blocks; ++b) {
+          const std::byte* src = in.data() + b * block_bytes;
+          std::uint16_t d_bits;
+          std::memcpy(&d_bits, src, 2);
+          const float d = gguf_simd::half_to_float<Arch>(d_bits);
+          const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2));
+          const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(raw, mask));
+          const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(raw, 4), mask));
+          if constexpr (path == gguf_simd::path::avx512bw) {
 #if XSIMD_WITH_AVX512BW
-          const __m512 vd = _mm512_set1_ps(d);
-          _mm512_storeu_ps(y, _mm512_mul_ps(vd, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo))));
-          _mm512_storeu_ps(y + 16, _mm512_mul_ps(vd, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi))));
+            const __m512 vd = _mm512_set1_ps(d);
+            writer.put(_mm512_mul_ps(vd, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo))));
+            writer.put(_mm512_mul_ps(vd, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi))));
 #endif
-        } else {
-          const __m256 vd = _mm256_set1_ps(d);
-          _mm256_storeu_ps(y, _mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
-          _mm256_storeu_ps(y + 8, _mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
-          _mm256_storeu_ps(y + 16, _mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
-          _mm256_storeu_ps(y + 24, _mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+          } else {
+            const __m256 vd = _mm256_set1_ps(d);
+            writer.put(_mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))),
+                       _mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+            writer.put(_mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))),
+                       _mm256_mul_ps(vd, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+          }
         }
+      };
+      if constexpr (path == gguf_simd::path::avx512bw) {
+#if XSIMD_WITH_AVX512BW
+        stream_store::dequantize_to_512<Arch>(out.data(), out.size(), decode);
+#endif
+      } else {
+        stream_store::dequantize_to_256<Arch>(out.data(), out.size(), decode);
       }
     }
 #endif

@@ -107,33 +107,37 @@ struct block_kernel<formats::q4_0> {
 #if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
     else if constexpr (path == gguf_simd::path::avx512bw) {
       const __m512i eight = _mm512_set1_epi32(8);
-      for (std::size_t b = 0; b < blocks; ++b) {
-        const std::byte* src = in.data() + b * block_bytes;
-        float* y = out.data() + b * 32;
-        std::uint16_t d_bits;
-        std::memcpy(&d_bits, src, 2);
-        const __m512 d = _mm512_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
-        __m512i lo, hi;
-        gguf_simd::load_nibbles<Arch>(src + 2, lo, hi);
-        _mm512_storeu_ps(y, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, eight)), d));
-        _mm512_storeu_ps(y + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, eight)), d));
-      }
+      stream_store::dequantize_to_512<Arch>(out.data(), out.size(), [&](auto& writer) {
+        for (std::size_t b = 0; b < blocks; ++b) {
+          const std::byte* src = in.data() + b * block_bytes;
+          std::uint16_t d_bits;
+          std::memcpy(&d_bits, src, 2);
+          const __m512 d = _mm512_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
+          __m512i lo, hi;
+          gguf_simd::load_nibbles<Arch>(src + 2, lo, hi);
+          writer.put(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(lo, eight)), d));
+          writer.put(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(hi, eight)), d));
+        }
+      });
     }
 #endif
 #if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
     else if constexpr (path == gguf_simd::path::avx2) {
       const __m256i eight = _mm256_set1_epi32(8);
-      for (std::size_t b = 0; b < blocks; ++b) {
-        const std::byte* src = in.data() + b * block_bytes;
-        float* y = out.data() + b * 32;
-        std::uint16_t d_bits;
-        std::memcpy(&d_bits, src, 2);
-        const __m256 d = _mm256_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
-        __m256i q[4];
-        gguf_simd::load_nibbles<Arch>(src + 2, q);
-        for (int k = 0; k < 4; ++k)
-          _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], eight)), d));
-      }
+      stream_store::dequantize_to_256<Arch>(out.data(), out.size(), [&](auto& writer) {
+        for (std::size_t b = 0; b < blocks; ++b) {
+          const std::byte* src = in.data() + b * block_bytes;
+          std::uint16_t d_bits;
+          std::memcpy(&d_bits, src, 2);
+          const __m256 d = _mm256_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
+          __m256i q[4];
+          gguf_simd::load_nibbles<Arch>(src + 2, q);
+          __m256 y[4];
+          for (int k = 0; k < 4; ++k) y[k] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q[k], eight)), d);
+          writer.put(y[0], y[1]);
+          writer.put(y[2], y[3]);
+        }
+      });
     }
 #endif
   }

@@ -133,32 +133,49 @@ struct block_kernel<formats::q8_0> {
     }
 #if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
     else if constexpr (path == gguf_simd::path::avx512bw) {
-      for (std::size_t b = 0; b < blocks; ++b) {
-        const std::byte* src = in.data() + b * block_bytes;
-        float* y = out.data() + b * 32;
-        std::uint16_t d_bits;
-        std::memcpy(&d_bits, src, 2);
-        const __m512 d = _mm512_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
-        const __m512i q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2)));
-        const __m512i q1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 18)));
-        _mm512_storeu_ps(y, _mm512_mul_ps(_mm512_cvtepi32_ps(q0), d));
-        _mm512_storeu_ps(y + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(q1), d));
-      }
+      // Groups of 16 blocks: their fp16 scales converted by one vcvtph2ps and
+      // kept in memory, so that each block's broadcast is a plain load.
+      stream_store::dequantize_to_512<Arch>(out.data(), out.size(), [&](auto& writer) {
+        const std::byte* src = in.data();
+        const auto block_out = [&](const std::byte* qs, __m512 d) {
+          const __m512i q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+          const __m512i q1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16)));
+          writer.put(_mm512_mul_ps(_mm512_cvtepi32_ps(q0), d));
+          writer.put(_mm512_mul_ps(_mm512_cvtepi32_ps(q1), d));
+        };
+        std::size_t b = 0;
+        for (; b + 16 <= blocks; b += 16) {
+          alignas(32) std::uint16_t d_bits[16];
+          for (std::size_t k = 0; k < 16; ++k) std::memcpy(&d_bits[k], src + (b + k) * block_bytes, 2);
+          alignas(64) float d[16];
+          _mm512_store_ps(d, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(d_bits))));
+          for (std::size_t k = 0; k < 16; ++k) block_out(src + (b + k) * block_bytes + 2, _mm512_set1_ps(d[k]));
+        }
+        for (; b < blocks; ++b) {
+          std::uint16_t d_bits;
+          std::memcpy(&d_bits, src + b * block_bytes, 2);
+          block_out(src + b * block_bytes + 2, _mm512_set1_ps(gguf_simd::half_to_float<Arch>(d_bits)));
+        }
+      });
     }
 #endif
 #if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
     else if constexpr (path == gguf_simd::path::avx2) {
-      for (std::size_t b = 0; b < blocks; ++b) {
-        const std::byte* src = in.data() + b * block_bytes;
-        float* y = out.data() + b * 32;
-        std::uint16_t d_bits;
-        std::memcpy(&d_bits, src, 2);
-        const __m256 d = _mm256_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
-        for (int k = 0; k < 4; ++k) {
-          const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 2 + 8 * k)));
-          _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
+      stream_store::dequantize_to_256<Arch>(out.data(), out.size(), [&](auto& writer) {
+        for (std::size_t b = 0; b < blocks; ++b) {
+          const std::byte* src = in.data() + b * block_bytes;
+          std::uint16_t d_bits;
+          std::memcpy(&d_bits, src, 2);
+          const __m256 d = _mm256_set1_ps(gguf_simd::half_to_float<Arch>(d_bits));
+          __m256 y[4];
+          for (int k = 0; k < 4; ++k) {
+            const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(src + 2 + 8 * k)));
+            y[k] = _mm256_mul_ps(_mm256_cvtepi32_ps(q), d);
+          }
+          writer.put(y[0], y[1]);
+          writer.put(y[2], y[3]);
         }
-      }
+      });
     }
 #endif
   }

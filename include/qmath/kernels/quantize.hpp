@@ -30,26 +30,15 @@ template <class F>
 struct block_kernel;  // specialised by each format's kernel header
 }  // namespace kernels
 
-namespace detail {
-template <class F>
-constexpr void check_quant_sizes(const char* api, std::size_t n_elements, std::size_t n_bytes) {
-  QMATH_REQUIRE(n_elements % F::info.block_elems == 0, api, n_elements, " elements are not a whole number of ",
-                F::info.name, " blocks of ", F::info.block_elems);
-  const std::uint64_t expected = storage_bytes(F::info, n_elements);
-  QMATH_REQUIRE(n_bytes == expected, api, F::info.name, " storage for ", n_elements, " elements is ", expected,
-                " bytes, the byte span has ", n_bytes);
-}
-}  // namespace detail
-
 template <format_descriptor F, class Arch = default_arch>
 void quantize(std::span<const float> in, std::span<std::byte> out) {
-  detail::check_quant_sizes<F>("qmath::quantize", in.size(), out.size());
+  detail::check_storage_size<F>("qmath::quantize", in.size(), out.size());
   kernels::block_kernel<F>::template quantize<Arch>(in, out);
 }
 
 template <format_descriptor F, class Arch = default_arch>
 void dequantize(std::span<const std::byte> in, std::span<float> out) {
-  detail::check_quant_sizes<F>("qmath::dequantize", out.size(), in.size());
+  detail::check_storage_size<F>("qmath::dequantize", out.size(), in.size());
   kernels::block_kernel<F>::template dequantize<Arch>(in, out);
 }
 

@@ -17,48 +17,21 @@
 
 #include "qmath/formats/reference.hpp"
 #include "qmath/formats/tq1_0.hpp"
+#include "qmath/kernels/detail/block_dispatch.hpp"
 #include "qmath/kernels/quantize.hpp"
 
 #if !QMATH_DISABLE_SIMD
 #include "qmath/kernels/detail/lowbit_simd.hpp"
 #endif
 
-// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
-// intrinsics as (maybe-)uninitialized (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
 
 namespace qmath::kernels {
 
 template <>
-struct block_kernel<formats::tq1_0> {
+struct block_kernel<formats::tq1_0> : detail::simd_or_reference<block_kernel<formats::tq1_0>, formats::tq1_0> {
   using format = formats::tq1_0;
   using block = format::block;
-
-  template <class Arch>
-  static void quantize(std::span<const float> in, std::span<std::byte> out) {
-#if !QMATH_DISABLE_SIMD
-    if constexpr (!is_scalar_arch<Arch>) {
-      quantize_simd<Arch>(in, out);
-      return;
-    }
-#endif
-    qmath::detail::reference_quantize_blocks<format>(in, out, 0, in.size() / 256);
-  }
-
-  template <class Arch>
-  static void dequantize(std::span<const std::byte> in, std::span<float> out) {
-#if !QMATH_DISABLE_SIMD
-    if constexpr (!is_scalar_arch<Arch>) {
-      dequantize_simd<Arch>(in, out);
-      return;
-    }
-#endif
-    qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / 256);
-  }
 
 #if !QMATH_DISABLE_SIMD
   // ceil(q * 256 / 243) of the base-3 number of `count` trits starting at
@@ -145,6 +118,4 @@ struct block_kernel<formats::tq1_0> {
 
 }  // namespace qmath::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "qmath/kernels/detail/diagnostics_end.hpp"

@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <type_traits>
 
 #include "qmath/detail/bits.hpp"
 #include "qmath/error.hpp"
@@ -22,24 +21,6 @@ inline constexpr std::size_t block_elems = 32;
 inline constexpr std::size_t half_block = block_elems / 2;
 
 constexpr bool is_finite(float value) noexcept { return (float_bits(value) & 0x7f800000u) != 0x7f800000u; }
-
-// `value` as a float rounded on its own: the product that the reference rounds
-// before adding to it must not become an FMA. GCC contracts a*b+c by default
-// in C++ (-ffp-contract=fast), even across statements, and once it
-// auto-vectorises a block loop, __builtin_assoc_barrier (detail::no_contract)
-// no longer holds the product apart (measured with g++ 12 -O2 -march=native).
-// An empty asm does; constant evaluation never contracts.
-constexpr float rounded(float value) noexcept {
-  if (std::is_constant_evaluated()) return value;
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-  __asm__("" : "+v"(value));
-#elif defined(__GNUC__) && defined(__aarch64__)
-  __asm__("" : "+w"(value));
-#else
-  value = detail::no_contract(value);
-#endif
-  return value;
-}
 
 // fabsf
 constexpr float abs_value(float value) noexcept { return float_from_bits(float_bits(value) & 0x7fffffffu); }

@@ -16,8 +16,8 @@
 
 namespace qmath::detail::lowbit {
 
-// Blocks are the ggml structs, read and written with bit_cast / memcpy; the
-// GGUF byte order is little-endian (ggml docs/gguf.md, "Standardized key-value pairs").
+// Blocks are the ggml structs, read and written with bit_cast / memcpy; GGUF
+// files are little-endian by default (ggml docs/gguf.md).
 static_assert(std::endian::native == std::endian::little, "qmath's block formats assume a little-endian host");
 
 constexpr bool is_finite(float value) noexcept { return (float_bits(value) & 0x7f800000u) != 0x7f800000u; }

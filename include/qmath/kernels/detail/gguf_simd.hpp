@@ -17,6 +17,7 @@
 #include "qmath/formats/detail/block_io.hpp"
 #include "qmath/formats/detail/gguf_common.hpp"
 #include "qmath/fp/fp16.hpp"
+#include "qmath/kernels/detail/stream_store.hpp"
 
 #if !QMATH_DISABLE_SIMD
 #include "qmath/kernels/xsimd_compat.hpp"
@@ -64,7 +65,8 @@ inline std::uint16_t float_to_half(float value) noexcept {
 inline constexpr std::uint32_t non_finite_bits = 0x7f800000u;  // |x| bits at or above: Inf or NaN
 
 // Throws the reference's error for block `b` (called once a kernel has seen a
-// non-finite value in it).
+// non-finite value in it). Which earlier blocks are already written is left
+// open: a kernel may check a group of blocks before writing any of them.
 template <class F>
 [[noreturn]] inline void reject_block(std::span<const float> in, std::size_t b) {
   constexpr std::size_t elems = F::info.block_elems;
