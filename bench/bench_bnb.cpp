@@ -5,6 +5,8 @@
 // The 4-bit outputs are 64-byte aligned, as kernels/bnb_4bit.hpp advises.
 #include <benchmark/benchmark.h>
 
+#include "bench_common.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -18,25 +20,17 @@
 
 namespace {
 
-constexpr std::int64_t kInCache = 64 * 1024;
-constexpr std::int64_t kOutOfCache = 16 * 1024 * 1024;
+using qmath_bench::set_counters;
+constexpr std::int64_t kInCache = qmath_bench::in_cache;
+constexpr std::int64_t kOutOfCache = qmath_bench::out_of_cache;
 constexpr std::size_t kBlocksize = 64;
 constexpr std::size_t kRow = 4096;   // LLM.int8 row length and GPTQ/AWQ in_features
 constexpr std::size_t kGroup = 128;
 
+// Normal data from a fixed seed (a plain vector: the kernels read it at any alignment).
 std::vector<float> sample_floats(std::size_t n) {
-  std::mt19937 rng(42);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-void set_counters(benchmark::State& state, std::int64_t n, std::size_t bytes_per_call) {
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(bytes_per_call));
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes_per_call) * static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::OneK::kIs1000);
+  const auto v = qmath_bench::sample_floats(n);
+  return {v.begin(), v.end()};
 }
 
 // n floats starting on a 64-byte boundary (large outputs are then written
@@ -128,11 +122,14 @@ void bench_int8_dequantize(benchmark::State& state) {
   set_counters(state, state.range(0), 5 * n + 4 * rows);
 }
 
+// Arguments: element count, in_features (64 Ki as 16 x 4096 and as 128 x 512,
+// the latter a more usual aspect for a layer; 16 Mi as 4096 x 4096).
 template <qmath::int4_packing Packing>
 void bench_int4_dequantize(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
+  const auto in = static_cast<std::size_t>(state.range(1));
   const auto w = sample_floats(n);
-  const qmath::group_int4::shape s{n / kRow, kRow, kGroup};
+  const qmath::group_int4::shape s{n / in, in, kGroup};
   std::vector<std::int32_t> qweight(s.qweight_words()), qzeros(s.qzeros_words());
   std::vector<qmath::fp16> scales(s.scales_count());
   qmath::group_int4::quantize(w, s, Packing, qweight, qzeros, scales);
@@ -149,20 +146,10 @@ void bench_int4_dequantize(benchmark::State& state) {
 // bytes/s compare directly.
 void bench_memcpy_bnb4(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::size_t copy_bytes = (bnb4_bytes(n) + 4 * n) / 2;
-  std::vector<std::byte> src(copy_bytes, std::byte{1}), dst(copy_bytes);
-  for (auto _ : state) {
-    std::memcpy(dst.data(), src.data(), copy_bytes);
-    benchmark::DoNotOptimize(dst.data());
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, state.range(0), 2 * copy_bytes);
+  qmath_bench::memcpy_baseline(state, (bnb4_bytes(n) + 4 * n) / 2);
 }
 
-const bool context_added = [] {
-  benchmark::AddCustomContext("qmath_arch", qmath::default_arch_name());
-  return true;
-}();
+const bool context_added = (qmath_bench::add_arch_context(), true);
 
 }  // namespace
 
@@ -174,5 +161,11 @@ BENCHMARK(bench_bnb4_quantize<qmath::bnb_code::fp4>)->Arg(kInCache)->Arg(kOutOfC
 BENCHMARK(bench_nf4_dq_dequantize)->Arg(kInCache)->Arg(kOutOfCache);
 BENCHMARK(bench_int8_quantize)->Arg(kInCache)->Arg(kOutOfCache);
 BENCHMARK(bench_int8_dequantize)->Arg(kInCache)->Arg(kOutOfCache);
-BENCHMARK(bench_int4_dequantize<qmath::int4_packing::gptq>)->Arg(kInCache)->Arg(kOutOfCache);
-BENCHMARK(bench_int4_dequantize<qmath::int4_packing::awq>)->Arg(kInCache)->Arg(kOutOfCache);
+BENCHMARK(bench_int4_dequantize<qmath::int4_packing::gptq>)
+    ->Args({kInCache, kRow})
+    ->Args({kInCache, 512})
+    ->Args({kOutOfCache, kRow});
+BENCHMARK(bench_int4_dequantize<qmath::int4_packing::awq>)
+    ->Args({kInCache, kRow})
+    ->Args({kInCache, 512})
+    ->Args({kOutOfCache, kRow});

@@ -2,9 +2,12 @@
 // memcpy baseline of the same byte sizes (bytes read + bytes written).
 #include <benchmark/benchmark.h>
 
+#include "bench_common.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <random>
 #include <span>
 #include <vector>
@@ -13,29 +16,18 @@
 
 namespace {
 
-constexpr std::int64_t kInCache = 64 * 1024;
-constexpr std::int64_t kOutOfCache = 16 * 1024 * 1024;
+using qmath_bench::aligned_vector;
+using qmath_bench::set_counters;
+constexpr std::int64_t kInCache = qmath_bench::in_cache;
+constexpr std::int64_t kOutOfCache = qmath_bench::out_of_cache;
 
-std::vector<float> sample_floats(std::size_t n) {
-  std::mt19937 rng(42);
-  std::normal_distribution<float> dist(0.0f, 2.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-void set_counters(benchmark::State& state, std::int64_t n, std::size_t bytes_per_call) {
-  state.SetItemsProcessed(state.iterations() * n);
-  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(bytes_per_call));
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes_per_call) * static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::OneK::kIs1000);
-}
+aligned_vector<float> sample_floats(std::size_t n) { return qmath_bench::sample_floats(n, 2.0f); }
 
 template <class To>
 void bench_from_float(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto in = sample_floats(n);
-  std::vector<To> out(n);
+  aligned_vector<To> out(n);
   for (auto _ : state) {
     qmath::convert<To>(std::span<const float>(in), std::span<To>(out));
     benchmark::DoNotOptimize(out.data());
@@ -48,9 +40,9 @@ template <class From>
 void bench_to_float(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const auto floats = sample_floats(n);
-  std::vector<From> in(n);
+  aligned_vector<From> in(n);
   qmath::convert<From>(std::span<const float>(floats), std::span<From>(in));
-  std::vector<float> out(n);
+  aligned_vector<float> out(n);
   for (auto _ : state) {
     qmath::convert<From>(std::span<const From>(in), std::span<float>(out));
     benchmark::DoNotOptimize(out.data());
@@ -63,21 +55,10 @@ void bench_to_float(benchmark::State& state) {
 // (n elements of `out_bytes`): copies (4 + out_bytes) / 2 bytes per element.
 template <std::size_t OtherBytes>
 void bench_memcpy(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const std::size_t copy_bytes = n * (sizeof(float) + OtherBytes) / 2;
-  std::vector<std::byte> src(copy_bytes, std::byte{1}), dst(copy_bytes);
-  for (auto _ : state) {
-    std::memcpy(dst.data(), src.data(), copy_bytes);
-    benchmark::DoNotOptimize(dst.data());
-    benchmark::ClobberMemory();
-  }
-  set_counters(state, state.range(0), 2 * copy_bytes);
+  qmath_bench::memcpy_baseline(state, static_cast<std::size_t>(state.range(0)) * (sizeof(float) + OtherBytes) / 2);
 }
 
-const bool context_added = [] {
-  benchmark::AddCustomContext("qmath_arch", qmath::default_arch_name());
-  return true;
-}();
+const bool context_added = (qmath_bench::add_arch_context(), true);
 
 #define QMATH_FP_BENCH(fn) BENCHMARK(fn)->Arg(kInCache)->Arg(kOutOfCache)
 

@@ -8,6 +8,8 @@
 #include <qmath/kernels/iq4_nl.hpp>
 #include <qmath/kernels/q4_0.hpp>
 #include <qmath/kernels/q4_1.hpp>
+#include <qmath/kernels/q5_0.hpp>
+#include <qmath/kernels/q5_1.hpp>
 #include <qmath/kernels/q8_0.hpp>
 
 #include <cstring>
@@ -95,3 +97,5 @@ QMATH_GGUF_BENCH(q8_0);
 QMATH_GGUF_BENCH(q4_0);
 QMATH_GGUF_BENCH(q4_1);
 QMATH_GGUF_BENCH(iq4_nl);
+QMATH_GGUF_BENCH(q5_0);
+QMATH_GGUF_BENCH(q5_1);

@@ -37,7 +37,11 @@ run_ctest() {
   bad=$(echo "$line" | sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/')
   total=$(echo "$line" | sed -E 's/.* tests failed out of ([0-9]+).*/\1/')
   passed=$((passed + total - bad)); failed=$((failed + bad))
-  [ "$bad" -eq 0 ] || failed_names+=("$name")
+  if [ "$bad" -ne 0 ]; then
+    failed_names+=("$name")
+    echo "---- $name: output of the failed tests (full log: $log)"
+    tail -n 120 "$log"
+  fi
 }
 
 # variant NAME CMAKE_ARGS...: configure, build and test one build.

@@ -12,31 +12,17 @@
 
 namespace {
 
-template <class F, class Arch>
-qmath_tool::entry gguf_entry() {
-  return {[](std::span<const float> in) {
-            std::vector<std::byte> out(qmath::storage_bytes<F>(in.size()));
-            qmath::quantize<F, Arch>(in, out);
-            return out;
-          },
-          [](std::span<const std::byte> in, std::size_t n) {
-            std::vector<float> out(n);
-            qmath::dequantize<F, Arch>(in, out);
-            return out;
-          }};
-}
-
 }  // namespace
 
-QMATH_TOOL_REGISTER("q8_0", gguf_entry<qmath::formats::q8_0, qmath::default_arch>());
-QMATH_TOOL_REGISTER("q4_0", gguf_entry<qmath::formats::q4_0, qmath::default_arch>());
-QMATH_TOOL_REGISTER("q4_1", gguf_entry<qmath::formats::q4_1, qmath::default_arch>());
-QMATH_TOOL_REGISTER("q5_0", gguf_entry<qmath::formats::q5_0, qmath::default_arch>());
-QMATH_TOOL_REGISTER("q5_1", gguf_entry<qmath::formats::q5_1, qmath::default_arch>());
-QMATH_TOOL_REGISTER("iq4_nl", gguf_entry<qmath::formats::iq4_nl, qmath::default_arch>());
-QMATH_TOOL_REGISTER("q8_0/scalar", gguf_entry<qmath::formats::q8_0, qmath::scalar_arch>());
-QMATH_TOOL_REGISTER("q4_0/scalar", gguf_entry<qmath::formats::q4_0, qmath::scalar_arch>());
-QMATH_TOOL_REGISTER("q4_1/scalar", gguf_entry<qmath::formats::q4_1, qmath::scalar_arch>());
-QMATH_TOOL_REGISTER("q5_0/scalar", gguf_entry<qmath::formats::q5_0, qmath::scalar_arch>());
-QMATH_TOOL_REGISTER("q5_1/scalar", gguf_entry<qmath::formats::q5_1, qmath::scalar_arch>());
-QMATH_TOOL_REGISTER("iq4_nl/scalar", gguf_entry<qmath::formats::iq4_nl, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("q8_0", qmath_tool::kernel_entry<qmath::formats::q8_0, qmath::default_arch>());
+QMATH_TOOL_REGISTER("q4_0", qmath_tool::kernel_entry<qmath::formats::q4_0, qmath::default_arch>());
+QMATH_TOOL_REGISTER("q4_1", qmath_tool::kernel_entry<qmath::formats::q4_1, qmath::default_arch>());
+QMATH_TOOL_REGISTER("q5_0", qmath_tool::kernel_entry<qmath::formats::q5_0, qmath::default_arch>());
+QMATH_TOOL_REGISTER("q5_1", qmath_tool::kernel_entry<qmath::formats::q5_1, qmath::default_arch>());
+QMATH_TOOL_REGISTER("iq4_nl", qmath_tool::kernel_entry<qmath::formats::iq4_nl, qmath::default_arch>());
+QMATH_TOOL_REGISTER("q8_0/scalar", qmath_tool::kernel_entry<qmath::formats::q8_0, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("q4_0/scalar", qmath_tool::kernel_entry<qmath::formats::q4_0, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("q4_1/scalar", qmath_tool::kernel_entry<qmath::formats::q4_1, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("q5_0/scalar", qmath_tool::kernel_entry<qmath::formats::q5_0, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("q5_1/scalar", qmath_tool::kernel_entry<qmath::formats::q5_1, qmath::scalar_arch>());
+QMATH_TOOL_REGISTER("iq4_nl/scalar", qmath_tool::kernel_entry<qmath::formats::iq4_nl, qmath::scalar_arch>());

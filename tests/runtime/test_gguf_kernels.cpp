@@ -2,10 +2,13 @@
 // the default, as far as this build enables them) writes exactly the bytes and
 // floats of the scalar reference, on random and adversarial data of many
 // lengths, on every fp16 scale, and on the exact decision boundaries that the
-// SIMD paths rebuild (roundf ties, IQ4_NL's best_index_int8 thresholds).
+// SIMD paths rebuild (roundf ties, IQ4_NL's best_index_int8 thresholds); and
+// the output writers (ordinary and streaming stores) at every alignment.
 #include <qmath/kernels/iq4_nl.hpp>
 #include <qmath/kernels/q4_0.hpp>
 #include <qmath/kernels/q4_1.hpp>
+#include <qmath/kernels/q5_0.hpp>
+#include <qmath/kernels/q5_1.hpp>
 #include <qmath/kernels/q8_0.hpp>
 #include <qmath/kernels/detail/stream_store.hpp>
 
@@ -135,18 +138,20 @@ void check_random_data() {
 }  // namespace
 
 TEMPLATE_TEST_CASE("SIMD kernels equal the scalar reference on random and edge data", "", formats::q8_0,
-                   formats::q4_0, formats::q4_1, formats::iq4_nl) {
+                   formats::q4_0, formats::q4_1, formats::iq4_nl, formats::q5_0, formats::q5_1) {
   check_random_data<TestType>();
 }
 
 TEMPLATE_TEST_CASE("SIMD kernels: each block is independent of its neighbours' paths", "", formats::q8_0,
-                   formats::q4_0, formats::q4_1, formats::iq4_nl) {
+                   formats::q4_0, formats::q4_1, formats::iq4_nl, formats::q5_0, formats::q5_1) {
   // Blocks that take the scalar fallback (subnormal, zero min) interleaved with ordinary ones.
   std::vector<float> x;
-  for (int kind : {0, 5, 7, 0, 3, 5, 2, 7, 8, 0}) {
-    const auto block = make_data(kind, 32, static_cast<std::uint32_t>(x.size()));
-    x.insert(x.end(), block.begin(), block.end());
-  }
+  // 50 blocks: three whole groups of 16 (as the Q8_0 kernel takes them) and a partial one.
+  for (int repeat = 0; repeat < 5; ++repeat)
+    for (int kind : {0, 5, 7, 0, 3, 5, 2, 7, 8, 0}) {
+      const auto block = make_data(kind, 32, static_cast<std::uint32_t>(x.size()));
+      x.insert(x.end(), block.begin(), block.end());
+    }
   check_all_archs<TestType>(simd_archs{}, x, "mixed blocks");
 }
 
@@ -195,23 +200,25 @@ TEST_CASE("roundf(p) == trunc(p + copysign(0.5 - 2^-25, p)) for every float") {
 
 // Every fp16 scale (normal, subnormal, zero, Inf, NaN) with every code value.
 TEMPLATE_TEST_CASE("Dequantize kernels equal the reference for every fp16 scale and code", "", formats::q8_0,
-                   formats::q4_0, formats::q4_1, formats::iq4_nl) {
+                   formats::q4_0, formats::q4_1, formats::iq4_nl, formats::q5_0, formats::q5_1) {
   using F = TestType;
   constexpr std::size_t block_bytes = sizeof(typename F::block);
-  constexpr std::size_t header = std::is_same_v<F, formats::q4_1> ? 4 : 2;
+  constexpr std::size_t header = std::is_same_v<F, formats::q4_1> || std::is_same_v<F, formats::q5_1> ? 4 : 2;
+  constexpr bool five_bit = std::is_same_v<F, formats::q5_0> || std::is_same_v<F, formats::q5_1>;
   std::mt19937 rng(99);
   std::vector<std::byte> q;
   for (std::uint32_t d = 0; d < 65536; d += sweep_stride) {
     std::byte block[block_bytes];
     const auto d16 = static_cast<std::uint16_t>(d);
     std::memcpy(block, &d16, 2);
-    if (header == 4) {  // Q4_1's minimum: random fp16
+    if (header == 4) {  // Q4_1's and Q5_1's minimum: random fp16
       const auto m = static_cast<std::uint16_t>(rng());
       std::memcpy(block + 2, &m, 2);
     }
     for (std::size_t rep = 0; rep < (header + 32 == block_bytes ? 8 : 1); ++rep) {  // all 256 bytes for Q8_0
       for (std::size_t i = header; i < block_bytes; ++i)
-        block[i] = static_cast<std::byte>(header + 32 == block_bytes ? rep * 32 + (i - header) : (i - header) * 17);
+        block[i] = five_bit ? static_cast<std::byte>(rng())  // random fifth bits (qh) and nibbles
+                            : static_cast<std::byte>(header + 32 == block_bytes ? rep * 32 + (i - header) : (i - header) * 17);
       q.insert(q.end(), block, block + block_bytes);
     }
   }
@@ -280,7 +287,7 @@ void check_writer(std::size_t lanes_per_put, Put put) {
       Writer writer(out);
       for (std::size_t p = 0; p < puts; ++p) put(writer, values.data() + 16 * p);
       writer.finish();
-      CHECK(std::memcmp(out, values.data(), n * sizeof(float)) == 0);
+      CHECK((n == 0 || std::memcmp(out, values.data(), n * sizeof(float)) == 0));
       std::size_t guards_changed = 0;
       for (const float* g = storage.data(); g < out; ++g) guards_changed += *g != -7.0f;
       for (const float* g = out + n; g < storage.data() + storage.size(); ++g) guards_changed += *g != -7.0f;
@@ -308,7 +315,7 @@ TEST_CASE("Output writers place every float at every alignment, streaming or not
 // Outputs of 16 MiB and more take the streaming writers: the same floats as
 // the reference at several offsets from a 64-byte boundary.
 TEMPLATE_TEST_CASE("Large dequantize outputs (streaming stores) equal the reference at any alignment", "",
-                   formats::q8_0, formats::q4_0, formats::q4_1, formats::iq4_nl) {
+                   formats::q8_0, formats::q4_0, formats::q4_1, formats::iq4_nl, formats::q5_0, formats::q5_1) {
   using F = TestType;
   const std::size_t n = std::size_t{4} << 20;  // 16 MiB of floats: the streaming threshold
   REQUIRE(kernels::stream_store::worth_streaming(n));
@@ -327,7 +334,9 @@ TEMPLATE_TEST_CASE("Large dequantize outputs (streaming stores) equal the refere
       const std::span<float> out(aligned + shift, n);
       dequantize<F, Arch>(q, out);
       CHECK(std::memcmp(out.data(), expected.data(), n * sizeof(float)) == 0);
-      CHECK(std::count(storage.begin(), storage.end(), -7.0f) == static_cast<std::ptrdiff_t>(storage.size() - n));
+      const auto untouched = [](const float* first, const float* last) { return std::all_of(first, last, [](float v) { return v == -7.0f; }); };
+      CHECK(untouched(storage.data(), out.data()));
+      CHECK(untouched(out.data() + n, storage.data() + storage.size()));
     }
   };
   [&]<class... A>(arch_list<A...>) { (run(A{}), ...); }(simd_archs{});
@@ -342,10 +351,12 @@ TEMPLATE_TEST_CASE("Kernels reject NaN and Inf naming the block, and wrong sizes
     const std::size_t block_bytes = sizeof(typename F::block);
     for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
                       -std::numeric_limits<float>::infinity()}) {
-      for (std::size_t position : {std::size_t{0}, std::size_t{31}, std::size_t{5 * 32 + 17}}) {
-        std::vector<float> x = make_data(0, 7 * 32, 5);
+      // 40 blocks: in a whole group of 16 blocks and in the partial last one.
+      for (std::size_t position : {std::size_t{0}, std::size_t{31}, std::size_t{5 * 32 + 17}, std::size_t{15 * 32 + 31},
+                                   std::size_t{21 * 32 + 16}, std::size_t{39 * 32 + 7}}) {
+        std::vector<float> x = make_data(0, 40 * 32, 5);
         x[position] = bad;
-        std::vector<std::byte> q(7 * block_bytes);
+        std::vector<std::byte> q(40 * block_bytes);
         CHECK_THROWS_WITH((quantize<F, Arch>(x, q)),
                           Catch::Contains(std::string(F::info.name) + " block " + std::to_string(position / 32) +
                                           " holds a non-finite value"));

@@ -6,7 +6,9 @@
 // error paths.
 #include <qmath/kernels/group_int4.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -145,7 +147,8 @@ TEST_CASE("random matrices: SIMD dequantize equals the reference, round-trip bou
   std::mt19937 rng(2024);
   std::normal_distribution<float> normal(0.0f, 0.02f);
   for (std::size_t group : {32, 64, 128}) {
-    for (auto [out, in] : {std::pair<std::size_t, std::size_t>{8, 128}, {24, 256}, {64, 384}}) {
+    // out 8, 24: partial 16-column tiles only; 136: full tiles plus a tail (17 AWQ word columns).
+    for (auto [out, in] : {std::pair<std::size_t, std::size_t>{8, 128}, {24, 256}, {64, 384}, {136, 256}}) {
       const shape s{out, in, group};
       if (in % group != 0) continue;
       std::vector<float> w(out * in);
@@ -181,6 +184,31 @@ TEST_CASE("random matrices: SIMD dequantize equals the reference, round-trip bou
           REQUIRE(std::memcmp(y.data(), ref.data(), 4 * y.size()) == 0);
         });
       }
+    }
+  }
+}
+
+TEST_CASE("outputs of 16 MiB or more (streaming stores when 64-byte aligned) equal the reference") {
+  // 1032 x 4096 floats = 16.1 MiB: 64 full GPTQ tiles and an 8-column tail, 8 AWQ tiles and a 1-word tail.
+  const shape s{1032, 4096, 128};
+  std::mt19937 rng(77);
+  packed r(s);
+  for (auto& x : r.qweight) x = static_cast<std::int32_t>(rng());
+  for (auto& x : r.qzeros) x = static_cast<std::int32_t>(rng());
+  for (auto& x : r.scales) x = fp16::from_bits(static_cast<std::uint16_t>(rng() % 0x7C00));
+  const std::size_t n = s.out_features * s.in_features;
+  std::vector<float> ref(n), storage(n + 16);
+  for (int4_packing p : {int4_packing::gptq, int4_packing::awq}) {
+    group_int4::dequantize_reference(r.qweight, r.qzeros, r.scales, s, p, ref);
+    // Aligned (streamed) and misaligned by one float (ordinary stores).
+    const std::size_t first = (64 - reinterpret_cast<std::uintptr_t>(storage.data()) % 64) % 64 / sizeof(float);
+    for (std::size_t offset : {first, first + 1}) {
+      const std::span<float> y(storage.data() + offset, n);
+      for_each_simd_arch([&]<class Arch>() {
+        std::fill(y.begin(), y.end(), -1.0f);
+        group_int4::dequantize<Arch>(r.qweight, r.qzeros, r.scales, s, p, y);
+        REQUIRE(std::memcmp(y.data(), ref.data(), 4 * n) == 0);
+      });
     }
   }
 }

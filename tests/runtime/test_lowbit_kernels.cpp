@@ -10,9 +10,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -124,6 +126,41 @@ void check_dequantize_matches_reference(std::size_t blocks, std::uint32_t seed) 
   });
 }
 
+// An output of 4 Mi + 256 floats (past stream_store::stream_threshold_bytes,
+// so the AVX-512 / AVX2 paths use streaming stores) at a 64-byte aligned start
+// and one float past it (the writer's realigning path, with masked partial
+// first and last lines). Every float equals the scalar reference and the
+// guard lines on both sides keep their canary.
+template <class F>
+void check_streamed_dequantize_matches_reference(std::uint32_t seed) {
+  constexpr std::size_t elems = F::info.block_elems;
+  constexpr std::size_t n = (std::size_t{4} << 20) + 256;
+  static_assert(n % elems == 0 && n * sizeof(float) >= (std::size_t{16} << 20));
+  std::mt19937 rng(seed);
+  std::vector<std::byte> raw(storage_bytes<F>(n));
+  for (auto& byte : raw) byte = static_cast<std::byte>(rng() & 0xFF);
+  std::vector<float> expected(n);
+  dequantize<F, scalar_arch>(raw, expected);
+  constexpr std::size_t guard = 32;  // floats on each side
+  constexpr float canary = -7.f;
+  std::vector<float> storage(n + 2 * guard + 16);
+  const std::size_t to_line = (64 - reinterpret_cast<std::uintptr_t>(storage.data()) % 64) % 64 / sizeof(float);
+  for (const std::size_t misalign : {std::size_t{0}, std::size_t{1}}) {
+    float* const start = storage.data() + to_line + guard + misalign;
+    REQUIRE(reinterpret_cast<std::uintptr_t>(start) % 64 == misalign * sizeof(float));
+    for_each_simd_arch([&]<class A>() {
+      std::fill(storage.begin(), storage.end(), canary);
+      dequantize<F, A>(raw, std::span<float>(start, n));
+      std::size_t mismatches = 0, guard_hits = 0;
+      for (std::size_t i = 0; i < n; ++i) mismatches += !same_float(start[i], expected[i]);
+      for (std::size_t i = 1; i <= guard; ++i) guard_hits += (start[-static_cast<std::ptrdiff_t>(i)] != canary) + (start[n - 1 + i] != canary);
+      INFO(F::info.name << " on " << arch_name<A>() << ", output start " << misalign << " floats past a 64-byte line");
+      CHECK(mismatches == 0);
+      CHECK(guard_hits == 0);
+    });
+  }
+}
+
 template <class F>
 void check_all_paths(std::initializer_list<std::size_t> block_counts) {
   std::uint32_t seed = 1234;
@@ -154,6 +191,14 @@ TEST_CASE("int2_group: every SIMD path equals the scalar reference, for every gr
   check_all_paths<formats::int2_group<48>>({3, 7});
   check_all_paths<formats::int2_group<128>>({1, 10});
   check_all_paths<formats::int2_group<256>>({1, 4});
+}
+
+TEST_CASE("outputs of 16 MiB and more (streaming stores) equal the scalar reference, aligned or not") {
+  check_streamed_dequantize_matches_reference<formats::tq2_0>(91);
+  check_streamed_dequantize_matches_reference<formats::tq1_0>(92);
+  check_streamed_dequantize_matches_reference<formats::q2_k>(93);
+  check_streamed_dequantize_matches_reference<formats::int2_group<64>>(94);
+  check_streamed_dequantize_matches_reference<formats::int2_group<32>>(95);
 }
 
 TEST_CASE("the public API rejects partial blocks and wrong byte spans before writing") {

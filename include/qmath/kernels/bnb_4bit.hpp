@@ -54,20 +54,9 @@
 #define QMATH_BNB_AVX2 0
 #endif
 
-// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
-// intrinsics as maybe-uninitialized (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
 
 namespace qmath::kernels::bnb4 {
-
-#if QMATH_BNB_AVX512 || QMATH_BNB_AVX2
-// The output prefetch, also used by the int8 kernels (kernels/bnb_int8.hpp).
-using stream_store::prefetch_distance;
-using stream_store::prefetch_for_write;
-#endif
 
 // ---------------------------------------------------------------------------
 // AVX-512F
@@ -526,6 +515,7 @@ struct block_kernel<formats::bnb_4bit<Code, Blocksize, DoubleQuant>> {
 
 }  // namespace qmath::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "qmath/kernels/detail/diagnostics_end.hpp"
+
+#undef QMATH_BNB_AVX512
+#undef QMATH_BNB_AVX2

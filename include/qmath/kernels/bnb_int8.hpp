@@ -23,18 +23,15 @@
 
 #include "qmath/error.hpp"
 #include "qmath/formats/bnb_int8.hpp"
-#include "qmath/kernels/bnb_4bit.hpp"  // prefetch_for_write
 #include "qmath/kernels/arch.hpp"
+#include "qmath/kernels/detail/stream_store.hpp"
 #include "qmath/kernels/quantize.hpp"
 
 #if !QMATH_DISABLE_SIMD && (defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86))
 #include <immintrin.h>
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC bug 105593 in the AVX-512 intrinsics
-#endif
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
 
 namespace qmath::kernels::bnb8 {
 
@@ -133,7 +130,7 @@ inline void dequantize_row(const std::int8_t* q, float* out, std::size_t cols, f
   if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
     const __m512 s = _mm512_set1_ps(stat), factor = _mm512_set1_ps(bnb::int8_dequant_factor);
     for (; c + 16 <= cols; c += 16) {
-      bnb4::prefetch_for_write<Arch>(out + c, bnb4::prefetch_distance);
+      stream_store::prefetch_for_write<Arch>(out + c);
       const __m512 values =
           _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + c))));
       _mm512_storeu_ps(out + c, _mm512_mul_ps(_mm512_mul_ps(values, s), factor));
@@ -144,7 +141,7 @@ inline void dequantize_row(const std::int8_t* q, float* out, std::size_t cols, f
   if constexpr (std::is_base_of_v<xsimd::avx2, Arch>) {
     const __m256 s = _mm256_set1_ps(stat), factor = _mm256_set1_ps(bnb::int8_dequant_factor);
     for (; c + 8 <= cols; c += 8) {
-      if (c % 16 == 0) bnb4::prefetch_for_write<Arch>(out + c, bnb4::prefetch_distance);
+      if (c % 16 == 0) stream_store::prefetch_for_write<Arch>(out + c);
       const __m256 values =
           _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + c))));
       _mm256_storeu_ps(out + c, _mm256_mul_ps(_mm256_mul_ps(values, s), factor));
@@ -222,6 +219,4 @@ struct block_kernel<formats::int8_rowwise<RowLength>> {
 
 }  // namespace qmath::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "qmath/kernels/detail/diagnostics_end.hpp"

@@ -17,16 +17,18 @@
 // without the x86 conversion instructions; used by the tests).
 //
 // Kernels, by instruction set:
-//   AVX-512BW  fp16: vcvtps2ph / vcvtph2ps. bf16: vcvtne2ps2bf16 when
-//              AVX512-BF16 is enabled, with any pair of vectors holding a
-//              float subnormal (which the instruction flushes to zero) redone
-//              by integer RNE; integer RNE otherwise. fp8 -> float: through
-//              fp16, which holds every E4M3 and E5M2 value exactly. float ->
-//              fp8: integer RNE on 16 lanes, the fp8-subnormal range rounded
-//              by a float add with RNE set in the instruction (MXCSR's
-//              rounding mode does not matter). Outputs of 8 MiB and more of
-//              float are written with streaming stores, as memcpy does.
-//   AVX2+F16C  the same on 8 lanes: fp16 by F16C, bf16 by integer RNE,
+//   AVX-512BW  64 elements per step; a masked head up to the destination's
+//              64-byte boundary and a masked tail, so the middle runs with
+//              aligned full-width stores, streaming ones (as memcpy does)
+//              when in + out is 8 MiB or more. fp16: vcvtps2ph / vcvtph2ps.
+//              bf16: vcvtne2ps2bf16 when AVX512-BF16 is enabled, with any
+//              block holding a float subnormal (which the instruction
+//              flushes to zero) redone by integer RNE; integer RNE otherwise.
+//              fp8 -> float: through fp16, which holds every E4M3 and E5M2
+//              value exactly. float -> fp8: vcvtps2ph rounded to odd (E4M3:
+//              of x * 2^-8), then integer RNE of the fp16 bits on 32 lanes
+//              (see fp8_from_float_avx512).
+//   AVX2+F16C  8 lanes: fp16 by F16C, bf16 by integer RNE,
 //              fp8 -> float through fp16, float -> fp8 by the portable kernel.
 //   any xsimd  portable integer kernels (lanes narrowed or widened by a
 //              store and a scalar copy).
@@ -49,14 +51,7 @@
 #include <immintrin.h>
 #endif
 
-// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
-// intrinsics as (maybe-)uninitialized (GCC bug 105593; -Wuninitialized in
-// sanitizer builds).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
 
 namespace qmath {
 namespace kernels {
@@ -272,8 +267,96 @@ inline constexpr bool is_avx2_f16c = false;
 #endif
 
 #if XSIMD_WITH_AVX512BW
-// F16C's vcvtps2ph with the rounding in the immediate (RNE), not MXCSR's.
+// vcvtps2ph with the rounding in the immediate, not MXCSR's.
 constexpr int f16c_rne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+constexpr int f16c_toward_zero = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
+constexpr int f16c_up = _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC;
+
+// How a 64-element block is stored: full-width, full-width bypassing the
+// caches (64-byte aligned destination), or masked to its first `count`
+// elements (loads are masked too, so nothing past the arrays is touched).
+enum class block_store { plain, stream, masked };
+
+// Lanes [first, first + 16) of a block of `count` elements.
+template <class A>
+inline __mmask16 lanes16(std::size_t count, std::size_t first) noexcept {
+  if (count <= first) return 0;
+  return count - first >= 16 ? static_cast<__mmask16>(0xffffu) : static_cast<__mmask16>((1u << (count - first)) - 1u);
+}
+template <class A>
+inline __mmask32 lanes32(std::size_t count, std::size_t first) noexcept {
+  if (count <= first) return 0;
+  return count - first >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((std::uint32_t{1} << (count - first)) - 1u);
+}
+template <class A>
+inline __mmask64 lanes64(std::size_t count) noexcept {
+  return count >= 64 ? ~__mmask64{0} : static_cast<__mmask64>((std::uint64_t{1} << count) - 1u);
+}
+
+template <class A, block_store S>
+inline __m512 load_floats(const float* block, std::size_t count, std::size_t first) noexcept {
+  if constexpr (S == block_store::masked) return _mm512_maskz_loadu_ps(lanes16<A>(count, first), block + first);
+  else return _mm512_loadu_ps(block + first);
+}
+template <class A, block_store S>
+inline void store_floats(float* block, std::size_t count, std::size_t first, __m512 v) noexcept {
+  if constexpr (S == block_store::masked) _mm512_mask_storeu_ps(block + first, lanes16<A>(count, first), v);
+  else if constexpr (S == block_store::stream) _mm512_stream_ps(block + first, v);
+  else _mm512_storeu_ps(block + first, v);
+}
+template <class A, block_store S>
+inline __m256i load_halves16(const std::uint16_t* block, std::size_t count, std::size_t first) noexcept {
+  if constexpr (S == block_store::masked) return _mm256_maskz_loadu_epi16(lanes16<A>(count, first), block + first);
+  else return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + first));
+}
+template <class A, block_store S>
+inline void store_halves16(std::uint16_t* block, std::size_t count, std::size_t first, __m256i v) noexcept {
+  if constexpr (S == block_store::masked) _mm256_mask_storeu_epi16(block + first, lanes16<A>(count, first), v);
+  else if constexpr (S == block_store::stream) _mm256_stream_si256(reinterpret_cast<__m256i*>(block + first), v);
+  else _mm256_storeu_si256(reinterpret_cast<__m256i*>(block + first), v);
+}
+template <class A, block_store S>
+inline void store_halves32(std::uint16_t* block, std::size_t count, std::size_t first, __m512i v) noexcept {
+  if constexpr (S == block_store::masked) _mm512_mask_storeu_epi16(block + first, lanes32<A>(count, first), v);
+  else if constexpr (S == block_store::stream) _mm512_stream_si512(reinterpret_cast<__m512i*>(block + first), v);
+  else _mm512_storeu_si512(block + first, v);
+}
+
+// Sizes (bytes read + written) from which the middle of an array is written
+// with streaming stores, as memcpy does for large copies: the destination is
+// then not read into the caches first.
+inline constexpr std::size_t stream_store_bytes = std::size_t{8} << 20;
+
+// Runs Kernel::block<S>(in, out, count) over the array in blocks of 64
+// elements: a masked head up to the destination's next 64-byte boundary, so
+// that the full-width stores of the middle are aligned (required by streaming
+// stores, and cheaper for the others), then the middle without any per-block
+// size test, then a masked tail.
+template <class A, class Kernel, class In, class Out>
+inline void run_blocks_avx512(const In* in, Out* out, std::size_t n) {
+  const std::size_t head = head_to_cache_line(out, n);  // < 64 elements
+  if (head != 0) Kernel::template block<block_store::masked>(in, out, head);
+  in += head;
+  out += head;
+  n -= head;
+  const std::size_t middle = n / 64 * 64;
+  if (n * (sizeof(In) + sizeof(Out)) >= stream_store_bytes && reinterpret_cast<std::uintptr_t>(out) % 64 == 0) {
+    for (std::size_t i = 0; i < middle; i += 64) Kernel::template block<block_store::stream>(in + i, out + i, 64);
+    _mm_sfence();
+  } else {
+    for (std::size_t i = 0; i < middle; i += 64) Kernel::template block<block_store::plain>(in + i, out + i, 64);
+  }
+  if (middle != n) Kernel::template block<block_store::masked>(in + middle, out + middle, n - middle);
+}
+
+template <class A>
+struct fp16_from_float_avx512 {
+  template <block_store S>
+  static void block(const float* s, std::uint16_t* d, std::size_t count) noexcept {
+    for (std::size_t k = 0; k < 64; k += 16)
+      store_halves16<A, S>(d, count, k, _mm512_cvtps_ph(load_floats<A, S>(s, count, k), f16c_rne));
+  }
+};
 
 template <class A>
 inline __m512i bf16_codes_avx512(__m512 v) noexcept {
@@ -284,166 +367,205 @@ inline __m512i bf16_codes_avx512(__m512 v) noexcept {
   return _mm512_mask_or_epi32(rounded, nan, _mm512_srli_epi32(x, 16), _mm512_set1_epi32(0x40));
 }
 
-// fp8 bits of 16 float lanes, with masks and clamps instead of the scalar
-// reference's branches:
-//  - magnitudes past the range are clamped to the float value of the code
-//    they give (max finite when saturating; 480 = NaN code for E4M3, 65536 =
-//    Inf for E5M2 otherwise), so the normal-range rounding produces it;
-//  - NaN lanes become a float whose code is the NaN code (E4M3 without
-//    saturation: the clamp to 480 already does it; E5M2: 1.1p * 2^16, p =
-//    float bit 21);
-//  - the fp8-subnormal range is rounded by the float add
-//    |x| + 2^(subnormal_shift - 127), whose ulp is the fp8 subnormal step
-//    (PyTorch's denorm_mask trick), with RNE set in the instruction so that
-//    MXCSR's rounding mode does not matter (DAZ would only zero inputs that
-//    round to zero anyway).
-template <class Fp8, fp8_overflow Mode>
-inline __m512i fp8_codes_avx512(__m512i x) noexcept {
-  using traits = detail::fp8_traits<Fp8>;
-  using derived = detail::fp8_derived<Fp8>;
-  constexpr unsigned drop = derived::drop;
-  constexpr std::uint8_t clamp_code = Mode == fp8_overflow::saturate ? traits::max_code : traits::overflow_code;
-  // float bits of the value of clamp_code (a normal fp8 code)
-  constexpr std::uint32_t clamp_bits = (static_cast<std::uint32_t>(clamp_code) << drop) + derived::rebias;
-  const __m512i magnitude = _mm512_and_si512(x, _mm512_set1_epi32(0x7fffffff));
-  __m512i m = _mm512_min_epu32(magnitude, _mm512_set1_epi32(static_cast<int>(clamp_bits)));
-  if constexpr (traits::overflow_code == 0x7f) {
-    if constexpr (Mode == fp8_overflow::saturate)
-      m = _mm512_mask_mov_epi32(m, _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7f800000)),
-                                _mm512_set1_epi32(static_cast<int>((0x7fu << drop) + derived::rebias)));
-  } else {
-    // (magnitude & bit 21) | float bits of 0x7e
-    const __m512i nan = _mm512_ternarylogic_epi32(magnitude, _mm512_set1_epi32(0x00200000),
-                                                  _mm512_set1_epi32(static_cast<int>((0x7eu << drop) + derived::rebias)), 0xea);
-    m = _mm512_mask_mov_epi32(m, _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7f800000)), nan);
-  }
-  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(m, drop), _mm512_set1_epi32(1));
-  constexpr std::uint32_t round_and_rebias = ((1u << (drop - 1)) - 1u) - derived::rebias;  // wraps, as intended
-  __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(m, _mm512_set1_epi32(static_cast<int>(round_and_rebias))), odd), drop);
-  const __m512 magic = _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int>(derived::subnormal_shift << 23)));
-  const __mmask16 subnormal = _mm512_cmplt_epu32_mask(magnitude, _mm512_set1_epi32(static_cast<int>(derived::min_normal)));
-  const __m512 sum = _mm512_maskz_add_round_ps(subnormal, _mm512_castsi512_ps(magnitude), magic,
-                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  r = _mm512_mask_sub_epi32(r, subnormal, _mm512_castps_si512(sum), _mm512_castps_si512(magic));
-  // r | ((x >> 24) & 0x80)
-  return _mm512_ternarylogic_epi32(r, _mm512_srli_epi32(x, 24), _mm512_set1_epi32(0x80), 0xf8);
+// Lanes holding a float subnormal (zero exponent, nonzero mantissa).
+template <class A>
+inline __mmask16 float_subnormals(__m512 v) noexcept {
+#if defined(__AVX512DQ__)
+  return _mm512_fpclass_ps_mask(v, 0x20);
+#else
+  const __m512i x = _mm512_castps_si512(v);
+  return _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(x, _mm512_set1_epi32(0x7f800000)), x, _mm512_set1_epi32(0x7fffff));
+#endif
 }
 
-template <class Fp8, fp8_overflow Mode>
-inline void fp8_from_float_avx512(const float* in, std::uint8_t* out, std::size_t n) {
-  for_blocks<64>(in, out, n, [](const float* s, std::uint8_t* d) {
-    // The arithmetic is long enough that the hardware prefetcher alone falls
-    // behind on large arrays; ask for the input 2 KiB ahead. (An address,
-    // not a pointer: it may lie past the array, which a prefetch tolerates.)
-    const std::uintptr_t ahead = reinterpret_cast<std::uintptr_t>(s) + 2048;
-    for (std::uintptr_t k = 0; k < 4; ++k) _mm_prefetch(reinterpret_cast<const char*>(ahead + 64 * k), _MM_HINT_T0);
-    __m512i c[4];
-    for (int k = 0; k < 4; ++k) c[k] = fp8_codes_avx512<Fp8, Mode>(_mm512_castps_si512(_mm512_loadu_ps(s + 16 * k)));
-    // Codes are < 256, so the saturating packs are exact. Per 128-bit lane L
-    // they leave the dwords c0[L] c1[L] c2[L] c3[L]; the permute restores
-    // element order (fewer uops than four vpmovdb).
-    const __m512i bytes = _mm512_packus_epi16(_mm512_packus_epi32(c[0], c[1]), _mm512_packus_epi32(c[2], c[3]));
-    _mm512_storeu_si512(d, _mm512_permutexvar_epi32(
-                               _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), bytes));
-  });
-}
+template <class A>
+struct bf16_from_float_avx512 {
+  template <block_store S>
+  static void block(const float* s, std::uint16_t* d, std::size_t count) noexcept {
+    __m512 v[4];
+    for (std::size_t k = 0; k < 4; ++k) v[k] = load_floats<A, S>(s, count, 16 * k);
+#if defined(__AVX512BF16__)
+    // vcvtne2ps2bf16 is the reference except that it flushes float
+    // subnormals to zero; such blocks are rare and take the integer route.
+    if (_kortestz_mask16_u8(static_cast<__mmask16>(float_subnormals<A>(v[0]) | float_subnormals<A>(v[1])),
+                            static_cast<__mmask16>(float_subnormals<A>(v[2]) | float_subnormals<A>(v[3])))) {
+      store_halves32<A, S>(d, count, 0, std::bit_cast<__m512i>(_mm512_cvtne2ps_pbh(v[1], v[0])));
+      store_halves32<A, S>(d, count, 32, std::bit_cast<__m512i>(_mm512_cvtne2ps_pbh(v[3], v[2])));
+      return;
+    }
+#endif
+    for (std::size_t k = 0; k < 4; ++k)
+      store_halves16<A, S>(d, count, 16 * k, _mm512_cvtepi32_epi16(bf16_codes_avx512<A>(v[k])));
+  }
+};
+
+// float -> fp8 in two roundings that together are exact:
+//  1. vcvtps2ph to fp16 rounded to odd: the truncated result with its lowest
+//     bit set when the conversion was inexact (toward zero and upward on the
+//     magnitude differ). Rounding to odd onto a format with at least 2 more
+//     significand bits makes the second rounding equal the direct one
+//     (Boldo & Melquiond, "Emulation of FMA and correctly rounded sums:
+//     proved algorithms using rounding to odd", IEEE TC 2008); fp16 has 7 more
+//     than E4M3 and 8 more than E5M2, in their subnormal ranges too.
+//  2. integer RNE of the fp16 bits to their top byte.
+// E5M2 has fp16's exponent range: its code is the top byte of the fp16
+// (subnormals included). E4M3's code is the top byte of the fp16 of x * 2^-8
+// shifted left by one: the scaling maps E4M3's exponent bias 7 onto fp16's 15
+// and its subnormal range onto fp16's (exact for every |x| >= 2^-118; smaller
+// ones give zero either way).
+template <class A, class Fp8, fp8_overflow Mode>
+struct fp8_from_float_avx512 {
+  static constexpr bool e4m3 = std::is_same_v<Fp8, fp8_e4m3>;
+
+  // 32 fp16 words rounded to odd, from 32 floats.
+  static __m512i fp16_round_to_odd(__m512 lo, __m512 hi) noexcept {
+    if constexpr (e4m3) {
+      lo = _mm512_mul_ps(lo, _mm512_set1_ps(0x1p-8f));
+      hi = _mm512_mul_ps(hi, _mm512_set1_ps(0x1p-8f));
+    }
+    const __m512i toward_zero = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(lo, f16c_toward_zero)),
+                                                   _mm512_cvtps_ph(hi, f16c_toward_zero), 1);
+    const __m512i up = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(_mm512_abs_ps(lo), f16c_up)),
+                                          _mm512_cvtps_ph(_mm512_abs_ps(hi), f16c_up), 1);
+    // toward_zero | (up & 1): the magnitudes differ by at most one unit, so
+    // this sets the lowest bit exactly when they differ.
+    return _mm512_ternarylogic_epi32(toward_zero, up, _mm512_set1_epi16(1), 0xf8);
+  }
+
+  // The fp8 code (sign included) in the top byte of each word.
+  static __m512i code_words(__m512i h) noexcept {
+    const __m512i twice = _mm512_add_epi16(h, h);  // magnitude << 1
+    const __m512i ones = _mm512_set1_epi16(1), round = _mm512_set1_epi16(0x7f);
+    if constexpr (e4m3) {
+      // Clamp: past 464 (and Inf, NaN) give NaN 0x7f, or when saturating 448
+      // (NaN still 0x7f). 464 itself is a tie that rounds to the even 448.
+      __m512i c;
+      if constexpr (Mode == fp8_overflow::no_saturate) {
+        c = _mm512_min_epu16(twice, _mm512_set1_epi16(0x7f00));
+      } else {
+        c = _mm512_min_epu16(twice, _mm512_set1_epi16(0x7e00));
+        c = _mm512_mask_mov_epi16(c, _mm512_cmpgt_epu16_mask(twice, _mm512_set1_epi16(static_cast<short>(0xf800))),
+                                  _mm512_set1_epi16(0x7f00));
+      }
+      // c + 0x7f + (bit 8 of c): RNE to the top byte
+      __m512i t = _mm512_add_epi16(c, round);
+      t = _mm512_mask_add_epi16(t, _mm512_test_epi16_mask(c, _mm512_set1_epi16(0x100)), t, ones);
+      return _mm512_ternarylogic_epi32(t, h, _mm512_set1_epi16(static_cast<short>(0x8000)), 0xf8);  // | sign
+    } else {
+      // RNE of the top byte on the signed word (no carry reaches the sign);
+      // NaN keeps its top byte: the quiet NaN 0x7e | float bit 21.
+      const __mmask32 not_nan = _mm512_cmple_epu16_mask(twice, _mm512_set1_epi16(static_cast<short>(0xf800)));
+      const __mmask32 odd = _mm512_mask_test_epi16_mask(not_nan, h, _mm512_set1_epi16(0x100));
+      const __m512i t = _mm512_mask_add_epi16(h, not_nan, h, round);
+      return _mm512_mask_add_epi16(t, odd, t, ones);
+    }
+  }
+
+  template <block_store S>
+  static void block(const float* s, std::uint8_t* d, std::size_t count) noexcept {
+    if constexpr (S != block_store::masked) {
+      // The arithmetic is long enough that the hardware prefetcher alone
+      // falls behind on large arrays; ask for the input 2 KiB ahead. (An
+      // address, not a pointer: it may lie past the array, which a prefetch
+      // tolerates.)
+      const std::uintptr_t ahead = reinterpret_cast<std::uintptr_t>(s) + 2048;
+      for (std::uintptr_t k = 0; k < 4; ++k) _mm_prefetch(reinterpret_cast<const char*>(ahead + 64 * k), _MM_HINT_T0);
+    }
+    __m512i words[2];
+    for (std::size_t k = 0; k < 2; ++k)
+      words[k] = code_words(fp16_round_to_odd(load_floats<A, S>(s, count, 32 * k), load_floats<A, S>(s, count, 32 * k + 16)));
+#if defined(__AVX512VBMI__)
+    // the odd bytes (top byte of each word) of words[0] then words[1]
+    const __m512i odd_bytes = _mm512_set_epi8(127, 125, 123, 121, 119, 117, 115, 113, 111, 109, 107, 105, 103, 101, 99, 97, 95, 93, 91, 89,
+                                              87, 85, 83, 81, 79, 77, 75, 73, 71, 69, 67, 65, 63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43,
+                                              41, 39, 37, 35, 33, 31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    __m512i bytes = _mm512_permutex2var_epi8(words[0], odd_bytes, words[1]);
+#else
+    // packus interleaves the 128-bit lanes of its operands; the permute restores the order
+    __m512i bytes = _mm512_permutexvar_epi64(
+        _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7),
+        _mm512_packus_epi16(_mm512_srli_epi16(words[0], 8), _mm512_srli_epi16(words[1], 8)));
+#endif
+    if constexpr (!e4m3 && Mode == fp8_overflow::saturate) {  // Inf code 0x7c -> max 0x7b
+      const __mmask64 inf = _mm512_cmpeq_epi8_mask(_mm512_and_si512(bytes, _mm512_set1_epi8(0x7f)), _mm512_set1_epi8(0x7c));
+      bytes = _mm512_mask_sub_epi8(bytes, inf, bytes, _mm512_set1_epi8(1));
+    }
+    if constexpr (S == block_store::masked) _mm512_mask_storeu_epi8(d, lanes64<A>(count), bytes);
+    else if constexpr (S == block_store::stream) _mm512_stream_si512(reinterpret_cast<__m512i*>(d), bytes);
+    else _mm512_storeu_si512(d, bytes);
+  }
+};
+
+template <class A>
+struct fp16_to_float_avx512 {
+  template <block_store S>
+  static void block(const std::uint16_t* s, float* d, std::size_t count) noexcept {
+    for (std::size_t k = 0; k < 64; k += 16)
+      store_floats<A, S>(d, count, k, _mm512_cvtph_ps(load_halves16<A, S>(s, count, k)));
+  }
+};
+
+template <class A>
+struct bf16_to_float_avx512 {
+  template <block_store S>
+  static void block(const std::uint16_t* s, float* d, std::size_t count) noexcept {
+    for (std::size_t k = 0; k < 64; k += 16)
+      store_floats<A, S>(d, count, k, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load_halves16<A, S>(s, count, k)), 16)));
+  }
+};
+
+template <class A, class Fp8>
+struct fp8_to_float_avx512 {
+  template <block_store S>
+  static void block(const std::uint8_t* s, float* d, std::size_t count) noexcept {
+    for (std::size_t k = 0; k < 64; k += 32) {
+      __m256i raw;
+      if constexpr (S == block_store::masked) raw = _mm256_maskz_loadu_epi8(lanes32<A>(count, k), s + k);
+      else raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + k));
+      const __m512i bytes = _mm512_cvtepu8_epi16(raw);
+      __m512i half;
+      if constexpr (std::is_same_v<Fp8, fp8_e5m2>) {
+        half = _mm512_slli_epi16(bytes, 8);  // E5M2 is the top byte of an fp16
+      } else {
+        // E4M3 magnitude << 7 is an fp16 with the value scaled by 2^-8 (exact,
+        // subnormals included); NaN becomes the fp16 NaN with mantissa 111.
+        const __m512i magnitude = _mm512_and_si512(bytes, _mm512_set1_epi16(0x7f));
+        half = _mm512_slli_epi16(magnitude, 7);
+        half = _mm512_mask_mov_epi16(half, _mm512_cmpeq_epi16_mask(magnitude, _mm512_set1_epi16(0x7f)), _mm512_set1_epi16(0x7f80));
+        half = _mm512_or_si512(half, _mm512_slli_epi16(_mm512_and_si512(bytes, _mm512_set1_epi16(0x80)), 8));
+      }
+      __m512 f0 = _mm512_cvtph_ps(_mm512_castsi512_si256(half));
+      __m512 f1 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(half, 1));
+      if constexpr (std::is_same_v<Fp8, fp8_e4m3>) {  // x86 keeps a NaN operand's payload
+        f0 = _mm512_mul_ps(f0, _mm512_set1_ps(256.0f));
+        f1 = _mm512_mul_ps(f1, _mm512_set1_ps(256.0f));
+      }
+      store_floats<A, S>(d, count, k, f0);
+      store_floats<A, S>(d, count, k + 16, f1);
+    }
+  }
+};
 
 template <fp_format To, class A>
 inline void from_float_avx512(const float* in, To* out, std::size_t n, fp8_overflow mode) {
   auto* dst = reinterpret_cast<raw_t<To>*>(out);
   if constexpr (std::is_same_v<To, fp16>) {
-    for_blocks<64>(in, dst, n, [](const float* s, std::uint16_t* d) {
-      for (int k = 0; k < 4; ++k)
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 16 * k), _mm512_cvtps_ph(_mm512_loadu_ps(s + 16 * k), f16c_rne));
-    });
+    run_blocks_avx512<A, fp16_from_float_avx512<A>>(in, dst, n);
   } else if constexpr (std::is_same_v<To, bf16>) {
-    for_blocks<64>(in, dst, n, [](const float* s, std::uint16_t* d) {
-      for (int k = 0; k < 2; ++k) {
-        const __m512 lo = _mm512_loadu_ps(s + 32 * k), hi = _mm512_loadu_ps(s + 32 * k + 16);
-#if defined(__AVX512BF16__)
-        // The instruction flushes float subnormals to zero; the reference
-        // rounds them. Such lanes are rare: redo the pair with integers.
-        const __m512i exponent = _mm512_set1_epi32(0x7f800000), mantissa = _mm512_set1_epi32(0x7fffff);
-        const __mmask16 sub_lo = _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(_mm512_castps_si512(lo), exponent),
-                                                             _mm512_castps_si512(lo), mantissa);
-        const __mmask16 sub_hi = _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(_mm512_castps_si512(hi), exponent),
-                                                             _mm512_castps_si512(hi), mantissa);
-        if ((sub_lo | sub_hi) == 0) {
-          _mm512_storeu_si512(d + 32 * k, std::bit_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
-          continue;
-        }
-#endif
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 32 * k), _mm512_cvtepi32_epi16(bf16_codes_avx512<A>(lo)));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 32 * k + 16), _mm512_cvtepi32_epi16(bf16_codes_avx512<A>(hi)));
-      }
-    });
+    run_blocks_avx512<A, bf16_from_float_avx512<A>>(in, dst, n);
+  } else if (mode == fp8_overflow::saturate) {
+    run_blocks_avx512<A, fp8_from_float_avx512<A, To, fp8_overflow::saturate>>(in, dst, n);
   } else {
-    if (mode == fp8_overflow::saturate) fp8_from_float_avx512<To, fp8_overflow::saturate>(in, dst, n);
-    else fp8_from_float_avx512<To, fp8_overflow::no_saturate>(in, dst, n);
+    run_blocks_avx512<A, fp8_from_float_avx512<A, To, fp8_overflow::no_saturate>>(in, dst, n);
   }
 }
-
-template <fp_format From, class A, bool Stream>
-inline void to_float_avx512_run(const From* in, float* out, std::size_t n) {
-  // Streaming stores need 64-byte aligned destinations (the caller sees to it).
-  const auto store = [](float* d, __m512 v) {
-    if constexpr (Stream) _mm512_stream_ps(d, v);
-    else _mm512_storeu_ps(d, v);
-  };
-  const auto* src = reinterpret_cast<const raw_t<From>*>(in);
-  if constexpr (std::is_same_v<From, fp16>) {
-    for_blocks<64>(src, out, n, [&store](const std::uint16_t* s, float* d) {
-      for (int k = 0; k < 4; ++k)
-        store(d + 16 * k, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 16 * k))));
-    });
-  } else if constexpr (std::is_same_v<From, bf16>) {
-    for_blocks<64>(src, out, n, [&store](const std::uint16_t* s, float* d) {
-      for (int k = 0; k < 4; ++k)
-        store(d + 16 * k, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 16 * k))), 16)));
-    });
-  } else {
-    for_blocks<64>(src, out, n, [&store](const std::uint8_t* s, float* d) {
-      for (int k = 0; k < 2; ++k) {
-        const __m512i bytes = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32 * k)));
-        __m512i half;
-        if constexpr (std::is_same_v<From, fp8_e5m2>) {
-          half = _mm512_slli_epi16(bytes, 8);  // E5M2 is the top byte of an fp16
-        } else {
-          // E4M3 magnitude << 7 is an fp16 with the value scaled by 2^-8 (exact,
-          // subnormals included); NaN becomes the fp16 NaN with mantissa 111.
-          const __m512i magnitude = _mm512_and_si512(bytes, _mm512_set1_epi16(0x7f));
-          half = _mm512_slli_epi16(magnitude, 7);
-          half = _mm512_mask_mov_epi16(half, _mm512_cmpeq_epi16_mask(magnitude, _mm512_set1_epi16(0x7f)), _mm512_set1_epi16(0x7f80));
-          half = _mm512_or_si512(half, _mm512_slli_epi16(_mm512_and_si512(bytes, _mm512_set1_epi16(0x80)), 8));
-        }
-        __m512 f0 = _mm512_cvtph_ps(_mm512_castsi512_si256(half));
-        __m512 f1 = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(half, 1));
-        if constexpr (std::is_same_v<From, fp8_e4m3>) {  // x86 keeps a NaN operand's payload
-          f0 = _mm512_mul_ps(f0, _mm512_set1_ps(256.0f));
-          f1 = _mm512_mul_ps(f1, _mm512_set1_ps(256.0f));
-        }
-        store(d + 32 * k, f0);
-        store(d + 32 * k + 16, f1);
-      }
-    });
-  }
-}
-// Outputs larger than this bypass the caches (like memcpy does for large
-// copies), so that writing them does not first read them in.
-inline constexpr std::size_t stream_store_bytes = std::size_t{8} << 20;
 
 template <fp_format From, class A>
 inline void to_float_avx512(const From* in, float* out, std::size_t n) {
-  // The head runs on its own so that the 64-byte stores that follow are
-  // aligned: required by streaming stores, and faster for the others.
-  const std::size_t head = head_to_cache_line(out, n);
-  to_float_avx512_run<From, A, false>(in, out, head);
-  if (n * sizeof(float) < stream_store_bytes || reinterpret_cast<std::uintptr_t>(out + head) % 64 != 0) {
-    to_float_avx512_run<From, A, false>(in + head, out + head, n - head);
-    return;
-  }
-  to_float_avx512_run<From, A, true>(in + head, out + head, n - head);
-  _mm_sfence();
+  const auto* src = reinterpret_cast<const raw_t<From>*>(in);
+  if constexpr (std::is_same_v<From, fp16>) run_blocks_avx512<A, fp16_to_float_avx512<A>>(src, out, n);
+  else if constexpr (std::is_same_v<From, bf16>) run_blocks_avx512<A, bf16_to_float_avx512<A>>(src, out, n);
+  else run_blocks_avx512<A, fp8_to_float_avx512<A, From>>(src, out, n);
 }
 #endif  // XSIMD_WITH_AVX512BW
 
@@ -536,9 +658,7 @@ inline void from_float(const float* in, To* out, std::size_t n, fp8_overflow mod
   }
 #if XSIMD_WITH_AVX512BW
   else if constexpr (is_avx512bw<Arch>) {
-    const std::size_t head = head_to_cache_line(in, n);  // aligned 64-byte loads
-    from_float_avx512<To, Arch>(in, out, head, mode);
-    from_float_avx512<To, Arch>(in + head, out + head, n - head, mode);
+    from_float_avx512<To, Arch>(in, out, n, mode);
   }
 #endif
 #if XSIMD_WITH_AVX2 && defined(__F16C__)
@@ -625,6 +745,4 @@ void convert(std::span<From> in, std::span<float> out) {
 
 }  // namespace qmath
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "qmath/kernels/detail/diagnostics_end.hpp"

@@ -30,7 +30,7 @@ namespace qmath::kernels {
 
 template <std::uint32_t G>
 struct block_kernel<formats::int2_group<G>>
-    : detail::simd_or_reference<block_kernel<formats::int2_group<G>>, formats::int2_group<G>> {
+    : simd_or_reference<block_kernel<formats::int2_group<G>>, formats::int2_group<G>> {
   using format = formats::int2_group<G>;
   using block = typename format::block;
   static constexpr std::size_t plane = format::plane;
@@ -89,24 +89,22 @@ struct block_kernel<formats::int2_group<G>>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = lowbit_simd::i32<A>;
     constexpr std::size_t N = I::size;
-    for (std::size_t b = 0; b < out.size() / G; ++b) {
-      const auto* src = reinterpret_cast<const std::uint8_t*>(in.data()) + sizeof(block) * b;
-      std::uint16_t header[2];
-      std::memcpy(header, src, 4);
-      const float d = lowbit_simd::half_to_float<A>(header[0]);
-      const float m = lowbit_simd::half_to_float<A>(header[1]);
-      const auto table = lowbit_simd::make_code_table<A>([d, m](const lowbit_simd::f32<A>& q) {
-        return q * lowbit_simd::f32<A>(d) + lowbit_simd::f32<A>(m);  // q * d + m, as the reference (q * d is exact)
-      });
-      float* y = out.data() + G * b;
-      for (std::size_t j = 0; j < plane; j += N) {
-        const I bytes = lowbit_simd::widen_u8<A>(src + 4 + j);
-        table(bytes).store_unaligned(y + j);
-        table(bytes >> 2).store_unaligned(y + plane + j);
-        table(bytes >> 4).store_unaligned(y + 2 * plane + j);
-        table(bytes >> 6).store_unaligned(y + 3 * plane + j);
+    lowbit_simd::write_in_order<A>(out.data(), out.size(), [&](auto& sink) {
+      for (std::size_t b = 0; b < out.size() / G; ++b) {
+        const auto* src = reinterpret_cast<const std::uint8_t*>(in.data()) + sizeof(block) * b;
+        std::uint16_t header[2];
+        std::memcpy(header, src, 4);
+        const float d = lowbit_simd::half_to_float<A>(header[0]);
+        const float m = lowbit_simd::half_to_float<A>(header[1]);
+        const auto table = lowbit_simd::make_code_table<A>([d, m](const lowbit_simd::f32<A>& q) {
+          return q * lowbit_simd::f32<A>(d) + lowbit_simd::f32<A>(m);  // q * d + m, as the reference (q * d is exact)
+        });
+        // Plane by plane, so the outputs are written in order; the code bytes
+        // are re-read from L1 for each plane.
+        for (std::int32_t s = 0; s < 4; ++s)
+          for (std::size_t j = 0; j < plane; j += N) sink.put(table(lowbit_simd::widen_u8<A>(src + 4 + j) >> (2 * s)));
       }
-    }
+    });
   }
 #endif
 };

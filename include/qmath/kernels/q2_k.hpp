@@ -32,7 +32,7 @@
 namespace qmath::kernels {
 
 template <>
-struct block_kernel<formats::q2_k> : detail::simd_or_reference<block_kernel<formats::q2_k>, formats::q2_k> {
+struct block_kernel<formats::q2_k> : simd_or_reference<block_kernel<formats::q2_k>, formats::q2_k> {
   using format = formats::q2_k;
   using block = format::block;
 
@@ -176,29 +176,30 @@ struct block_kernel<formats::q2_k> : detail::simd_or_reference<block_kernel<form
     using I = lowbit_simd::i32<A>;
     constexpr std::size_t N = I::size;
     static_assert(16 % N == 0);
-    for (std::size_t b = 0; b < out.size() / 256; ++b) {
-      block blk;
-      std::memcpy(&blk, in.data() + sizeof(block) * b, sizeof(block));
-      const float d = lowbit_simd::half_to_float<A>(blk.d);
-      const float dmin = lowbit_simd::half_to_float<A>(blk.dmin);
-      float* y = out.data() + 256 * b;
-      // The 32 bytes of each 128 first, so the outputs are written in order.
-      for (std::size_t h = 0; h < 2; ++h) {
-        I bytes[32 / N];
-        for (std::size_t c = 0; c < 32 / N; ++c) bytes[c] = lowbit_simd::widen_u8<A>(blk.qs + 32 * h + N * c);
-        for (std::size_t k = 0; k < 4; ++k)
-          for (std::size_t part = 0; part < 2; ++part) {  // sub-block 8h + 2k + part: elements 128h + 32k + 16part
-            const std::uint8_t sc = blk.scales[8 * h + 2 * k + part];
-            const float dl = d * static_cast<float>(sc & 0xF);
-            const float ml = dmin * static_cast<float>(sc >> 4);
-            const auto table = lowbit_simd::make_code_table<A>([dl, ml](const lowbit_simd::f32<A>& q) {
-              return lowbit_simd::f32<A>(dl) * q - lowbit_simd::f32<A>(ml);  // as the reference (dl * q is exact)
-            });
-            for (std::size_t c = 16 * part / N; c < 16 * (part + 1) / N; ++c)
-              table(bytes[c] >> static_cast<std::int32_t>(2 * k)).store_unaligned(y + 128 * h + 32 * k + N * c);
-          }
+    lowbit_simd::write_in_order<A>(out.data(), out.size(), [&](auto& sink) {
+      for (std::size_t b = 0; b < out.size() / 256; ++b) {
+        block blk;
+        std::memcpy(&blk, in.data() + sizeof(block) * b, sizeof(block));
+        const float d = lowbit_simd::half_to_float<A>(blk.d);
+        const float dmin = lowbit_simd::half_to_float<A>(blk.dmin);
+        // The 32 bytes of each 128 first, so the outputs are written in order.
+        for (std::size_t h = 0; h < 2; ++h) {
+          I bytes[32 / N];
+          for (std::size_t c = 0; c < 32 / N; ++c) bytes[c] = lowbit_simd::widen_u8<A>(blk.qs + 32 * h + N * c);
+          for (std::size_t k = 0; k < 4; ++k)
+            for (std::size_t part = 0; part < 2; ++part) {  // sub-block 8h + 2k + part: elements 128h + 32k + 16part
+              const std::uint8_t sc = blk.scales[8 * h + 2 * k + part];
+              const float dl = d * static_cast<float>(sc & 0xF);
+              const float ml = dmin * static_cast<float>(sc >> 4);
+              const auto table = lowbit_simd::make_code_table<A>([dl, ml](const lowbit_simd::f32<A>& q) {
+                return lowbit_simd::f32<A>(dl) * q - lowbit_simd::f32<A>(ml);  // as the reference (dl * q is exact)
+              });
+              for (std::size_t c = 16 * part / N; c < 16 * (part + 1) / N; ++c)
+                sink.put(table(bytes[c] >> static_cast<std::int32_t>(2 * k)));
+            }
+        }
       }
-    }
+    });
   }
 #endif
 };

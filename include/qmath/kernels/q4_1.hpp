@@ -6,6 +6,9 @@
 // reference (the sign of a zero min is stored, and the reference keeps the
 // first zero it meets), as do blocks whose d or 1/d is not finite.
 // (x - min)*id is rounded on its own before + 0.5, and q*d before + m.
+// AVX-512 quantizes groups of 16 blocks: their minima and maxima come from
+// two transposed reductions (gguf_simd::reduce_16_vectors), d, 1/d and the
+// fp16 conversions from one vector operation each.
 
 #include <cstddef>
 #include <cstring>
@@ -16,12 +19,7 @@
 #include "qmath/kernels/detail/gguf_simd.hpp"
 #include "qmath/kernels/quantize.hpp"
 
-// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
-// intrinsics as maybe-uninitialized (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
 
 namespace qmath::kernels {
 
@@ -41,9 +39,66 @@ struct block_kernel<formats::q4_1> {
     else if constexpr (path == gguf_simd::path::avx512bw) {
       const __m512 bias = _mm512_set1_ps(0.5f);
       const __m512i top = _mm512_set1_epi32(15);
-      for (std::size_t b = 0; b < blocks; ++b) {
+      // The codes of one block from its d bits, min bits, min and 1/d.
+      const auto encode_block = [&](std::size_t b, std::uint16_t d_bits, std::uint16_t m_bits, float min, float id) {
         const float* x = in.data() + b * 32;
         std::byte* dst = out.data() + b * block_bytes;
+        const std::uint16_t dm_bits[2] = {d_bits, m_bits};
+        std::memcpy(dst, dm_bits, 4);
+        const __m512 vid = _mm512_set1_ps(id), vmin = _mm512_set1_ps(min);
+        const auto codes = [&](__m512 v) {
+          return _mm512_min_epi32(
+              _mm512_cvttps_epi32(_mm512_add_ps(gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_sub_ps(v, vmin), vid)), bias)),
+              top);
+        };
+        gguf_simd::store_nibbles<Arch>(codes(_mm512_loadu_ps(x)), codes(_mm512_loadu_ps(x + 16)), dst + 4);
+      };
+      std::size_t b = 0;
+      // Groups of 16 blocks: min and max of the 16 blocks from two transposed
+      // reductions, d, 1/d and the fp16 conversions from one vector operation
+      // each (the reference's IEEE operations).
+      const auto as_int = [](__m512 v) { return _mm512_castps_si512(v); };
+      const auto as_float = [](__m512i v) { return _mm512_castsi512_ps(v); };
+      for (; b + 16 <= blocks; b += 16) {
+        const float* xg = in.data() + b * 32;
+        __m512i lo[16], hi[16];
+        // Integer max of the |x| bit patterns: at or above 0x7f800000 for NaN or Inf.
+        __m512i abs_max = _mm512_setzero_si512();
+        const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+        for (int g = 0; g < 16; ++g) {
+          const __m512 x0 = _mm512_loadu_ps(xg + 32 * g), x1 = _mm512_loadu_ps(xg + 32 * g + 16);
+          abs_max = _mm512_max_epu32(abs_max, _mm512_max_epu32(_mm512_and_si512(as_int(x0), magnitude),
+                                                               _mm512_and_si512(as_int(x1), magnitude)));
+          lo[g] = as_int(_mm512_min_ps(x0, x1));
+          hi[g] = as_int(_mm512_max_ps(x0, x1));
+        }
+        if (_mm512_reduce_max_epu32(abs_max) >= gguf_simd::non_finite_bits) gguf_simd::reject_first_bad_block<F>(in, b, 16);
+        const __m512 min = as_float(gguf_simd::reduce_16_vectors<Arch>(
+            lo, [&](__m512i p, __m512i q) { return as_int(_mm512_min_ps(as_float(p), as_float(q))); }));
+        const __m512 max = as_float(gguf_simd::reduce_16_vectors<Arch>(
+            hi, [&](__m512i p, __m512i q) { return as_int(_mm512_max_ps(as_float(p), as_float(q))); }));
+        const __m512 d = _mm512_div_ps(_mm512_sub_ps(max, min), _mm512_set1_ps(15.0f));
+        const __m512 zero = _mm512_setzero_ps();
+        const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, zero, _CMP_NEQ_OQ), _mm512_set1_ps(1.0f), d);
+        alignas(64) float mins[16], maxs[16], ds[16], ids[16];
+        alignas(32) std::uint16_t d_bits[16], m_bits[16];
+        _mm512_store_ps(mins, min);
+        _mm512_store_ps(maxs, max);
+        _mm512_store_ps(ds, d);
+        _mm512_store_ps(ids, id);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(d_bits), _mm512_cvtps_ph(d, 0));  // 0: nearest even
+        _mm256_store_si256(reinterpret_cast<__m256i*>(m_bits), _mm512_cvtps_ph(min, 0));
+        for (unsigned g = 0; g < 16; ++g) {
+          // The reference's own blocks: a zero min or max (the sign of a zero
+          // min is stored), or d or 1/d not finite.
+          if (mins[g] == 0.0f || maxs[g] == 0.0f || !detail::gguf::is_finite(ds[g]) || !detail::gguf::is_finite(ids[g]))
+            gguf_simd::reference_block<F>(in, out, b + g);
+          else
+            encode_block(b + g, d_bits[g], m_bits[g], mins[g], ids[g]);
+        }
+      }
+      for (; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
         const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
         if ((_mm512_cmp_ps_mask(x0, x0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(x1, x1, _CMP_UNORD_Q)) != 0)
           gguf_simd::reject_block<F>(in, b);
@@ -56,18 +111,7 @@ struct block_kernel<formats::q4_1> {
           gguf_simd::reference_block<F>(in, out, b);
           continue;
         }
-        const std::uint16_t dm_bits[2] = {gguf_simd::float_to_half<Arch>(d), gguf_simd::float_to_half<Arch>(min)};
-        std::memcpy(dst, dm_bits, 4);
-        const __m512 vid = _mm512_set1_ps(id), vmin = _mm512_set1_ps(min);
-        const __m512i q0 = _mm512_min_epi32(
-            _mm512_cvttps_epi32(_mm512_add_ps(
-                gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_sub_ps(x0, vmin), vid)), bias)),
-            top);
-        const __m512i q1 = _mm512_min_epi32(
-            _mm512_cvttps_epi32(_mm512_add_ps(
-                gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_sub_ps(x1, vmin), vid)), bias)),
-            top);
-        gguf_simd::store_nibbles<Arch>(q0, q1, dst + 4);
+        encode_block(b, gguf_simd::float_to_half<Arch>(d), gguf_simd::float_to_half<Arch>(min), min, id);
       }
     }
 #endif
@@ -168,6 +212,4 @@ struct block_kernel<formats::q4_1> {
 
 }  // namespace qmath::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "qmath/kernels/detail/diagnostics_end.hpp"

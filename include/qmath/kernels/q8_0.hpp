@@ -6,7 +6,9 @@
 // reference's float divisions (per lane, 16 blocks at a time on AVX-512), and
 // roundf is rebuilt exactly as a truncation of x*id + copysign(0.5 - 2^-25, x*id),
 // because the vector rounding instructions round ties to even. Blocks whose 1/d overflows
-// (inputs below about 2^-128) go through the scalar reference.
+// (inputs below about 2^-128) go through the scalar reference. Dequantization
+// converts the fp16 scales of 16 blocks with one vcvtph2ps and writes through
+// kernels/detail/stream_store.hpp (streaming stores for large outputs).
 
 #include <cstddef>
 #include <cstring>
@@ -17,12 +19,7 @@
 #include "qmath/kernels/detail/gguf_simd.hpp"
 #include "qmath/kernels/quantize.hpp"
 
-// GCC 12 reports its own _mm512_undefined_* placeholders inside the AVX-512
-// intrinsics as maybe-uninitialized (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
 
 namespace qmath::kernels {
 
@@ -49,47 +46,69 @@ struct block_kernel<formats::q8_0> {
     }
 #if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
     else if constexpr (path == gguf_simd::path::avx512bw) {
-      // Groups of 16 blocks: d = amax / 127, id = 1/d and fp16(d) for the 16
-      // blocks come from one vector operation each (the same IEEE operations
-      // as the reference's scalar ones), then each block's codes.
+      // Groups of 16 blocks: the 16 block maxima come from one transposed
+      // reduction; d = amax / 127, id = 1/d and fp16(d) for the 16 blocks from
+      // one vector operation each (the same IEEE operations as the
+      // reference's scalar ones); then the codes of two blocks at a time,
+      // narrowed to bytes with two pack steps and one permute.
       const __m512 rounding = _mm512_set1_ps(round_offset);
       const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
-      const __m512i non_finite = _mm512_set1_epi32(static_cast<int>(gguf_simd::non_finite_bits));
+      // roundf(x * id) for 16 values, as int32.
+      const auto codes = [&](const float* x, __m512 vid) {
+        const __m512 p = gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_loadu_ps(x), vid));
+        const __m512 offset = _mm512_castsi512_ps(
+            _mm512_ternarylogic_epi32(_mm512_castps_si512(p), sign, _mm512_castps_si512(rounding), 0xea));  // (p & sign) | rounding
+        return _mm512_cvttps_epi32(_mm512_add_ps(p, offset));
+      };
+      // packs_epi32 then packs_epi16 leave the 32-bit groups of each 128-bit lane in the order 0, 4, 8, 12, 1, ...
+      const __m512i byte_order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
       for (std::size_t first = 0; first < blocks; first += 16) {
         const std::size_t group = blocks - first < 16 ? blocks - first : 16;
-        alignas(64) std::uint32_t amax_bits[16] = {};
-        for (std::size_t g = 0; g < group; ++g) {
-          const float* x = in.data() + (first + g) * 32;
-          amax_bits[g] = gguf_simd::max_abs_bits<Arch>(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16));
+        const float* xg = in.data() + first * 32;
+        __m512i amax;
+        if (group == 16) {
+          amax = gguf_simd::max_abs_bits_16_blocks<Arch>(xg);
+        } else {
+          alignas(64) std::uint32_t amax_bits[16] = {};
+          for (std::size_t g = 0; g < group; ++g)
+            amax_bits[g] = gguf_simd::max_abs_bits<Arch>(_mm512_loadu_ps(xg + 32 * g), _mm512_loadu_ps(xg + 32 * g + 16));
+          amax = _mm512_load_si512(amax_bits);
         }
-        const __m512i amax = _mm512_load_si512(amax_bits);
-        const unsigned bad = _mm512_cmpge_epu32_mask(amax, non_finite);
-        if (bad != 0) gguf_simd::reject_block<F>(in, first + static_cast<unsigned>(__builtin_ctz(bad)));
+        if (_mm512_reduce_max_epu32(amax) >= gguf_simd::non_finite_bits) gguf_simd::reject_first_bad_block<F>(in, first, group);
         const __m512 d = _mm512_div_ps(_mm512_castsi512_ps(amax), _mm512_set1_ps(127.0f));
         const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_OQ),
                                               _mm512_set1_ps(1.0f), d);
-        const unsigned id_overflows = _mm512_cmpge_epu32_mask(_mm512_andnot_si512(sign, _mm512_castps_si512(id)), non_finite);
+        const bool id_overflows =
+            _mm512_reduce_max_epu32(_mm512_andnot_si512(sign, _mm512_castps_si512(id))) >= gguf_simd::non_finite_bits;
         alignas(64) float ids[16];
         alignas(32) std::uint16_t d_bits[16];
         _mm512_store_ps(ids, id);
         _mm256_store_si256(reinterpret_cast<__m256i*>(d_bits), _mm512_cvtps_ph(d, 0));  // 0: nearest even
-        for (std::size_t g = 0; g < group; ++g) {
-          const std::size_t b = first + g;
-          if ((id_overflows >> g) & 1u) {
-            gguf_simd::reference_block<F>(in, out, b);
+        std::byte* dst = out.data() + first * block_bytes;
+        std::size_t g = 0;
+        if (!id_overflows)
+          for (; g + 2 <= group; g += 2) {
+            const float* x = xg + 32 * g;
+            const __m512 id0 = _mm512_set1_ps(ids[g]), id1 = _mm512_set1_ps(ids[g + 1]);
+            const __m512i words0 = _mm512_packs_epi32(codes(x, id0), codes(x + 16, id0));
+            const __m512i words1 = _mm512_packs_epi32(codes(x + 32, id1), codes(x + 48, id1));
+            const __m512i bytes = _mm512_permutexvar_epi32(byte_order, _mm512_packs_epi16(words0, words1));
+            std::byte* b0 = dst + g * block_bytes;
+            std::memcpy(b0, &d_bits[g], 2);
+            std::memcpy(b0 + block_bytes, &d_bits[g + 1], 2);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(b0 + 2), _mm512_castsi512_si256(bytes));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(b0 + block_bytes + 2), _mm512_extracti64x4_epi64(bytes, 1));
+          }
+        for (; g < group; ++g) {
+          if (!detail::gguf::is_finite(ids[g])) {
+            gguf_simd::reference_block<F>(in, out, first + g);
             continue;
           }
-          const float* x = in.data() + b * 32;
-          std::byte* dst = out.data() + b * block_bytes;
-          std::memcpy(dst, &d_bits[g], 2);
+          std::byte* b0 = dst + g * block_bytes;
+          std::memcpy(b0, &d_bits[g], 2);
           const __m512 vid = _mm512_set1_ps(ids[g]);
-          for (int k = 0; k < 2; ++k) {
-            const __m512 p = gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * k), vid));
-            const __m512 offset = _mm512_castsi512_ps(_mm512_or_si512(
-                _mm512_and_si512(_mm512_castps_si512(p), sign), _mm512_castps_si512(rounding)));
-            const __m512i q = _mm512_cvttps_epi32(_mm512_add_ps(p, offset));
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 2 + 16 * k), _mm512_cvtepi32_epi8(q));
-          }
+          for (int k = 0; k < 2; ++k)
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(b0 + 2 + 16 * k), _mm512_cvtepi32_epi8(codes(xg + 32 * g + 16 * k, vid)));
         }
       }
     }
@@ -183,6 +202,4 @@ struct block_kernel<formats::q8_0> {
 
 }  // namespace qmath::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "qmath/kernels/detail/diagnostics_end.hpp"

@@ -29,7 +29,7 @@
 namespace qmath::kernels {
 
 template <>
-struct block_kernel<formats::tq1_0> : detail::simd_or_reference<block_kernel<formats::tq1_0>, formats::tq1_0> {
+struct block_kernel<formats::tq1_0> : simd_or_reference<block_kernel<formats::tq1_0>, formats::tq1_0> {
   using format = formats::tq1_0;
   using block = format::block;
 
@@ -87,31 +87,37 @@ struct block_kernel<formats::tq1_0> : detail::simd_or_reference<block_kernel<for
     constexpr std::size_t N = I::size;
     static_assert(16 % N == 0);
     const I low_byte(0xFF);
-    for (std::size_t b = 0; b < out.size() / 256; ++b) {
-      const auto* src = reinterpret_cast<const std::uint8_t*>(in.data()) + sizeof(block) * b;
-      std::uint16_t d_bits;
-      std::memcpy(&d_bits, src + 52, 2);
-      const float d = lowbit_simd::half_to_float<A>(d_bits);
-      const auto table = lowbit_simd::make_code_table<A>([d](const lowbit_simd::f32<A>& q) {
-        return (q - lowbit_simd::f32<A>(1.f)) * lowbit_simd::f32<A>(d);  // (digit - 1) * d, as the reference
-      });
-      float* y = out.data() + 256 * b;
-      // qs[0..31]: digit n of byte m is element 32n + m; qs[32..47]: element 160 + 16n + m.
-      const auto run = [&](std::size_t first_byte, std::size_t count, float* first_out) {
-        for (std::size_t m = 0; m < count; m += N) {
-          I q = lowbit_simd::widen_u8<A>(src + first_byte + m);
-          for (std::size_t n = 0; n < 5; ++n) {
-            const I times3 = q + (q << 1);
-            table(times3 >> 8).store_unaligned(first_out + count * n + m);
-            q = times3 & low_byte;
-          }
-        }
-      };
-      run(0, 32, y);
-      run(32, 16, y + 160);
-      for (unsigned n = 0; n < 4; ++n)
-        for (unsigned j = 0; j < 4; ++j) y[240 + 4 * n + j] = static_cast<float>(format::digit(src[48 + j], n) - 1) * d;
-    }
+    lowbit_simd::write_in_order<A>(out.data(), out.size(), [&](auto& sink) {
+      for (std::size_t b = 0; b < out.size() / 256; ++b) {
+        const auto* src = reinterpret_cast<const std::uint8_t*>(in.data()) + sizeof(block) * b;
+        std::uint16_t d_bits;
+        std::memcpy(&d_bits, src + 52, 2);
+        const float d = lowbit_simd::half_to_float<A>(d_bits);
+        const auto table = lowbit_simd::make_code_table<A>([d](const lowbit_simd::f32<A>& q) {
+          return (q - lowbit_simd::f32<A>(1.f)) * lowbit_simd::f32<A>(d);  // (digit - 1) * d, as the reference
+        });
+        // qs[0..31]: digit n of byte m is element 32n + m; qs[32..47]: element
+        // 160 + 16n + m. Digit n is the top of byte * 3^(n+1) (mod 256 after
+        // each step), so all bytes of a run step together, in output order.
+        const auto run = [&]<std::size_t count>(std::size_t first_byte) {
+          I q[count / N];
+          for (std::size_t c = 0; c < count / N; ++c) q[c] = lowbit_simd::widen_u8<A>(src + first_byte + N * c);
+          for (std::size_t n = 0; n < 5; ++n)
+            for (std::size_t c = 0; c < count / N; ++c) {
+              const I times3 = q[c] + (q[c] << 1);
+              sink.put(table(times3 >> 8));
+              q[c] = times3 & low_byte;
+            }
+        };
+        run.template operator()<32>(0);
+        run.template operator()<16>(32);
+        // qh[0..3]: digit n of byte j is element 240 + 4n + j.
+        alignas(64) float tail[16];
+        for (unsigned n = 0; n < 4; ++n)
+          for (unsigned j = 0; j < 4; ++j) tail[4 * n + j] = static_cast<float>(format::digit(src[48 + j], n) - 1) * d;
+        for (std::size_t c = 0; c < 16 / N; ++c) sink.put(lowbit_simd::f32<A>::load_aligned(tail + N * c));
+      }
+    });
   }
 #endif
 };

@@ -26,7 +26,7 @@
 namespace qmath::kernels {
 
 template <>
-struct block_kernel<formats::tq2_0> : detail::simd_or_reference<block_kernel<formats::tq2_0>, formats::tq2_0> {
+struct block_kernel<formats::tq2_0> : simd_or_reference<block_kernel<formats::tq2_0>, formats::tq2_0> {
   using format = formats::tq2_0;
   using block = format::block;
 
@@ -71,24 +71,25 @@ struct block_kernel<formats::tq2_0> : detail::simd_or_reference<block_kernel<for
     using I = lowbit_simd::i32<A>;
     constexpr std::size_t N = I::size;
     static_assert(32 % N == 0);
-    for (std::size_t b = 0; b < out.size() / 256; ++b) {
-      const auto* src = reinterpret_cast<const std::uint8_t*>(in.data()) + sizeof(block) * b;
-      std::uint16_t d_bits;
-      std::memcpy(&d_bits, src + 64, 2);
-      const float d = lowbit_simd::half_to_float<A>(d_bits);
-      const auto table = lowbit_simd::make_code_table<A>([d](const lowbit_simd::f32<A>& q) {
-        return (q - lowbit_simd::f32<A>(1.f)) * lowbit_simd::f32<A>(d);  // (code - 1) * d, as the reference
-      });
-      float* y = out.data() + 256 * b;
-      // The whole 32-byte plane first, so the outputs are written in order.
-      for (std::size_t h = 0; h < 2; ++h) {
-        I bytes[32 / N];
-        for (std::size_t c = 0; c < 32 / N; ++c) bytes[c] = lowbit_simd::widen_u8<A>(src + 32 * h + N * c);
-        for (std::int32_t n = 0; n < 4; ++n)
-          for (std::size_t c = 0; c < 32 / N; ++c)
-            table(bytes[c] >> (2 * n)).store_unaligned(y + 128 * h + 32 * static_cast<std::size_t>(n) + N * c);
+    lowbit_simd::write_in_order<A>(out.data(), out.size(), [&](auto& sink) {
+      for (std::size_t b = 0; b < out.size() / 256; ++b) {
+        const auto* src = reinterpret_cast<const std::uint8_t*>(in.data()) + sizeof(block) * b;
+        std::uint16_t d_bits;
+        std::memcpy(&d_bits, src + 64, 2);
+        const float d = lowbit_simd::half_to_float<A>(d_bits);
+        const auto table = lowbit_simd::make_code_table<A>([d](const lowbit_simd::f32<A>& q) {
+          return (q - lowbit_simd::f32<A>(1.f)) * lowbit_simd::f32<A>(d);  // (code - 1) * d, as the reference
+        });
+        // The whole 32-byte plane first, so the outputs are written in order:
+        // element 128h + 32n + m is digit n of byte 32h + m.
+        for (std::size_t h = 0; h < 2; ++h) {
+          I bytes[32 / N];
+          for (std::size_t c = 0; c < 32 / N; ++c) bytes[c] = lowbit_simd::widen_u8<A>(src + 32 * h + N * c);
+          for (std::int32_t n = 0; n < 4; ++n)
+            for (std::size_t c = 0; c < 32 / N; ++c) sink.put(table(bytes[c] >> (2 * n)));
+        }
       }
-    }
+    });
   }
 #endif
 };

@@ -13,7 +13,7 @@
 #include "qmath/formats/reference.hpp"
 #include "qmath/kernels/arch.hpp"
 
-namespace qmath::kernels::detail {
+namespace qmath::kernels {
 
 template <class Kernel, class F>
 struct simd_or_reference {
@@ -44,4 +44,4 @@ struct simd_or_reference {
   }
 };
 
-}  // namespace qmath::kernels::detail
+}  // namespace qmath::kernels

@@ -74,6 +74,19 @@ template <class F>
   detail::precondition_failed("qmath::quantize", F::info.name, " block ", b, " holds a non-finite value");
 }
 
+// Throws for the first of the `count` blocks from `first` that holds a NaN or
+// Inf (a kernel has seen one among them). The group kernels decide with vector
+// reductions and find the block here, in scalar code: with 16-bit compare
+// masks converted to integers, g++ 12 -O1 -fsanitize=address,undefined was
+// seen to reload a spilled mask with a 32-bit read, upper garbage included.
+template <class F>
+[[noreturn]] inline void reject_first_bad_block(std::span<const float> in, std::size_t first, std::size_t count) {
+  constexpr std::size_t elems = F::info.block_elems;
+  for (std::size_t b = first; b + 1 < first + count; ++b)
+    if (detail::gguf::first_non_finite(in.subspan(b * elems, elems)) != elems) reject_block<F>(in, b);
+  reject_block<F>(in, first + count - 1);
+}
+
 // Block b through the scalar reference (the rare blocks a kernel leaves to it).
 template <class F>
 inline void reference_block(std::span<const float> in, std::span<std::byte> out, std::size_t b) {
@@ -94,6 +107,38 @@ inline std::uint32_t max_abs_bits(__m512 x0, __m512 x1) noexcept {
   const __m512i a = _mm512_max_epi32(_mm512_and_si512(_mm512_castps_si512(x0), magnitude),
                                      _mm512_and_si512(_mm512_castps_si512(x1), magnitude));
   return static_cast<std::uint32_t>(_mm512_reduce_max_epi32(a));
+}
+// Lane b: op folded over the 16 lanes of m[b], for 16 vectors at once. A
+// transposed reduction: each step halves the width every block occupies and
+// packs two blocks' partial results into one vector (16 -> 8 -> 4 -> 2 -> 1
+// vectors), which leaves block 4j + k in lane 4k + j; one permute puts them in
+// order. `op` must be associative and commutative (integer max, float min /
+// max without NaN). m is overwritten.
+template <class Arch, class Op>
+inline __m512i reduce_16_vectors(__m512i (&m)[16], Op op) noexcept {
+  const auto ps = [](__m512i v) { return _mm512_castsi512_ps(v); };
+  const auto si = [](__m512 v) { return _mm512_castps_si512(v); };
+  for (int i = 0; i < 8; ++i)  // 256-bit halves: lanes 0..7 block 2i, 8..15 block 2i+1
+    m[i] = op(_mm512_shuffle_i64x2(m[2 * i], m[2 * i + 1], 0x44), _mm512_shuffle_i64x2(m[2 * i], m[2 * i + 1], 0xee));
+  for (int i = 0; i < 4; ++i)  // 128-bit quarters: blocks 4i .. 4i+3
+    m[i] = op(_mm512_shuffle_i64x2(m[2 * i], m[2 * i + 1], 0x88), _mm512_shuffle_i64x2(m[2 * i], m[2 * i + 1], 0xdd));
+  for (int i = 0; i < 2; ++i)  // 64-bit pairs: quarter k holds blocks 8i + k and 8i + 4 + k
+    m[i] = op(_mm512_unpacklo_epi64(m[2 * i], m[2 * i + 1]), _mm512_unpackhi_epi64(m[2 * i], m[2 * i + 1]));
+  const __m512i t = op(si(_mm512_shuffle_ps(ps(m[0]), ps(m[1]), 0x88)), si(_mm512_shuffle_ps(ps(m[0]), ps(m[1]), 0xdd)));
+  return _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), t);
+}
+
+// Lane b: the largest |x| bit pattern of block b of the 16 blocks (512
+// floats) at x. Integer maxima of the bit patterns are exact, and NaN / Inf
+// come out at or above 0x7f800000. (vrangeps would save two operations but
+// does not pass every NaN or Inf through.)
+template <class Arch>
+inline __m512i max_abs_bits_16_blocks(const float* x) noexcept {
+  const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+  const auto abs_bits = [&](const float* p) { return _mm512_and_si512(_mm512_loadu_si512(p), magnitude); };
+  __m512i m[16];
+  for (int b = 0; b < 16; ++b) m[b] = _mm512_max_epu32(abs_bits(x + 32 * b), abs_bits(x + 32 * b + 16));
+  return reduce_16_vectors<Arch>(m, [](__m512i a, __m512i b) { return _mm512_max_epu32(a, b); });
 }
 // Index of the first element whose |x| bits are `bits`.
 template <class Arch>

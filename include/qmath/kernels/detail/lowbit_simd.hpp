@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "qmath/fp/fp16.hpp"
+#include "qmath/kernels/detail/stream_store.hpp"
 #include "qmath/kernels/xsimd_compat.hpp"
 
 #if XSIMD_WITH_AVX2 || XSIMD_WITH_AVX512F
@@ -153,6 +154,64 @@ inline float half_to_float(std::uint16_t bits) noexcept {
 template <class A>
 inline bool any_non_finite(const f32<A>& v) noexcept {
   return xsimd::any(!(xsimd::abs(v) <= f32<A>(std::numeric_limits<float>::max())));
+}
+
+// The sinks a dequantizer hands its output vectors to, in output order, one
+// f32<A> per put. On AVX-512 / AVX2 they feed stream_store's writers (64-byte
+// lines: streaming stores for outputs past the caches, prefetchw below), so
+// the kernels reach the write bandwidth of the GGUF kernels; elsewhere they
+// are plain unaligned stores.
+template <class A, class Writer>
+struct line_sink_512 {
+  Writer& writer;
+  void put(const f32<A>& v) noexcept { writer.put(v); }
+};
+
+template <class A, class Writer>
+struct line_sink_256 {  // the 256-bit writer takes a 64-byte line as two halves
+  Writer& writer;
+  f32<A> low_half = f32<A>(0.f);
+  bool holds_low_half = false;
+  void put(const f32<A>& v) noexcept {
+    if (holds_low_half) writer.put(low_half, v);
+    else low_half = v;
+    holds_low_half = !holds_low_half;
+  }
+};
+
+template <class A>
+struct plain_sink {
+  float* next;
+  void put(const f32<A>& v) noexcept {
+    v.store_unaligned(next);
+    next += f32<A>::size;
+  }
+};
+
+// Runs body(sink) over the n floats at out. Body must put exactly n floats,
+// and n must be a multiple of 16 (one output line).
+template <class A, class Body>
+inline void write_in_order(float* out, std::size_t n, Body&& body) {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (use_avx512<A>) {
+    stream_store::dequantize_to_512<A>(out, n, [&](auto& writer) {
+      line_sink_512<A, std::remove_reference_t<decltype(writer)>> sink{writer};
+      body(sink);
+    });
+  } else
+#endif
+#if XSIMD_WITH_AVX2
+      if constexpr (use_avx2<A>) {
+    stream_store::dequantize_to_256<A>(out, n, [&](auto& writer) {
+      line_sink_256<A, std::remove_reference_t<decltype(writer)>> sink{writer};
+      body(sink);
+    });
+  } else
+#endif
+  {
+    plain_sink<A> sink{out};
+    body(sink);
+  }
 }
 
 }  // namespace qmath::kernels::lowbit_simd
