@@ -5,6 +5,8 @@
 // what is written; GB/s is decimal.
 #include <benchmark/benchmark.h>
 
+#include "bench_common.hpp"
+
 #include <qmath/kernels/iq4_nl.hpp>
 #include <qmath/kernels/q4_0.hpp>
 #include <qmath/kernels/q4_1.hpp>
@@ -18,70 +20,44 @@
 
 namespace {
 
-const bool context_added = [] {
-  benchmark::AddCustomContext("qmath_arch", qmath::default_arch_name());
-  return true;
-}();
+using qmath_bench::aligned_vector;
+using qmath_bench::in_cache;
+using qmath_bench::out_of_cache;
 
-std::vector<float> normal_floats(std::size_t n) {
-  std::mt19937 rng(42);
-  std::normal_distribution<float> dist;
-  std::vector<float> x(n);
-  for (auto& v : x) v = dist(rng);
-  return x;
-}
-
-void report(benchmark::State& state, std::size_t elements, std::size_t bytes_moved) {
-  const auto iterations = static_cast<std::int64_t>(state.iterations());
-  state.SetItemsProcessed(iterations * static_cast<std::int64_t>(elements));
-  state.SetBytesProcessed(iterations * static_cast<std::int64_t>(bytes_moved));
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes_moved) * static_cast<double>(iterations),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::OneK::kIs1000);
-}
+const bool context_added = (qmath_bench::add_arch_context(), true);
 
 template <class F, class Arch>
 void quantize_bench(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const auto x = normal_floats(n);
-  std::vector<std::byte> q(qmath::storage_bytes<F>(n));
+  const auto x = qmath_bench::sample_floats(n);
+  aligned_vector<std::byte> q(qmath::storage_bytes<F>(n));
   for (auto _ : state) {
     qmath::quantize<F, Arch>(x, q);
     benchmark::DoNotOptimize(q.data());
     benchmark::ClobberMemory();
   }
-  report(state, n, n * sizeof(float) + q.size());
+  qmath_bench::set_counters(state, static_cast<std::int64_t>(n), n * sizeof(float) + q.size());
 }
 
 template <class F, class Arch>
 void dequantize_bench(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const auto x = normal_floats(n);
-  std::vector<std::byte> q(qmath::storage_bytes<F>(n));
+  const auto x = qmath_bench::sample_floats(n);
+  aligned_vector<std::byte> q(qmath::storage_bytes<F>(n));
   qmath::quantize<F>(x, q);
-  std::vector<float> y(n);
+  aligned_vector<float> y(n);
   for (auto _ : state) {
     qmath::dequantize<F, Arch>(q, y);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  report(state, n, q.size() + n * sizeof(float));
+  qmath_bench::set_counters(state, static_cast<std::int64_t>(n), q.size() + n * sizeof(float));
 }
 
 // memcpy of the float array: 4n bytes read, 4n written.
 void memcpy_floats(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const auto x = normal_floats(n);
-  std::vector<float> y(n);
-  for (auto _ : state) {
-    std::memcpy(y.data(), x.data(), n * sizeof(float));
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  report(state, n, 2 * n * sizeof(float));
+  qmath_bench::memcpy_baseline(state, static_cast<std::size_t>(state.range(0)) * sizeof(float));
 }
-
-constexpr std::int64_t in_cache = 64 << 10;
-constexpr std::int64_t out_of_cache = 16 << 20;
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 // Counters: items/s = elements, bytes/s and GB/s (decimal) = bytes read + written.
 #include <benchmark/benchmark.h>
 
+#include "bench_common.hpp"
+
 #include <qmath/kernels/group_int2.hpp>
 #include <qmath/kernels/q2_k.hpp>
 #include <qmath/kernels/tq1_0.hpp>
@@ -18,25 +20,15 @@ namespace {
 // Buffers on 64-byte boundaries, as tensors in a model file or an allocator
 // give them (an output that starts 16 bytes into a cache line costs the
 // in-cache dequantizers up to 40%: every 64-byte store splits).
-template <class T>
-using aligned_vector = std::vector<T, xsimd::aligned_allocator<T, 64>>;
+using qmath_bench::aligned_vector;
+using qmath_bench::in_cache;
+using qmath_bench::out_of_cache;
 
-constexpr std::int64_t in_cache = 64 << 10;
-constexpr std::int64_t out_of_cache = 16 << 20;
-
-aligned_vector<float> weights(std::size_t n) {
-  std::mt19937 rng(42);
-  std::normal_distribution<float> gauss(0.f, 0.02f);
-  aligned_vector<float> x(n);
-  for (auto& v : x) v = gauss(rng);
-  return x;
-}
+// Weight-like data: N(0, 0.02^2).
+aligned_vector<float> weights(std::size_t n) { return qmath_bench::sample_floats(n, 0.02f); }
 
 void count(benchmark::State& state, std::int64_t elements, std::int64_t bytes) {
-  state.SetItemsProcessed(state.iterations() * elements);
-  state.SetBytesProcessed(state.iterations() * bytes);
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(state.iterations() * bytes),
-                                              benchmark::Counter::kIsRate, benchmark::Counter::OneK::kIs1000);
+  qmath_bench::set_counters(state, elements, static_cast<std::size_t>(bytes));
 }
 
 template <class F>
@@ -70,21 +62,10 @@ void bm_dequantize(benchmark::State& state) {
 // The float array copied: what a dequantizer that wrote its output at memory
 // speed and read nothing would cost (read + write of n * 4 bytes).
 void bm_memcpy(benchmark::State& state) {
-  const auto n = static_cast<std::size_t>(state.range(0));
-  const auto x = weights(n);
-  aligned_vector<float> y(n);
-  for (auto _ : state) {
-    std::memcpy(y.data(), x.data(), n * sizeof(float));
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  count(state, static_cast<std::int64_t>(n), static_cast<std::int64_t>(2 * n * sizeof(float)));
+  qmath_bench::memcpy_baseline(state, static_cast<std::size_t>(state.range(0)) * sizeof(float));
 }
 
-const bool context = [] {
-  benchmark::AddCustomContext("qmath_arch", qmath::default_arch_name());
-  return true;
-}();
+const bool context = (qmath_bench::add_arch_context(), true);
 
 using qmath::formats::int2_group;
 using qmath::formats::q2_k;

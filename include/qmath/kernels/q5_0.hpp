@@ -1,10 +1,18 @@
 #pragma once
 // Q5_0 array kernels: qmath::quantize<formats::q5_0, Arch> / dequantize.
-// Quantization runs the constexpr scalar reference (formats/q5_0.hpp) on every
-// architecture for now. Dequantization has an AVX-512BW path that writes the
-// reference's floats: the 5-bit code is the nibble of qs with bit j (low
-// half) or bit j + 16 (high half) of qh as its fifth bit, added as a masked
-// OR from qh used directly as two 16-lane masks; y = (q - 16) * d.
+// Every path writes the bytes and floats of the scalar reference
+// (formats/q5_0.hpp). Quantization follows kernels/q4_0.hpp: the block's
+// extreme value from an integer max of the |x| bit patterns (exact, and it
+// flags NaN / Inf) and the first lane that holds it; d = max / -16 and 1/d
+// as the reference's scalar divisions; x*id rounded on its own before + 16.5,
+// truncated like the C cast and clamped to 31. Bit 4 of each code goes to qh
+// (bit i for element i, ggml quantize_row_q5_0_ref), read with one bit test
+// per 16 lanes (AVX-512) or a movemask per 8 lanes (AVX2); the low nibbles
+// are packed as in Q4_0. Blocks whose 1/d overflows go through the scalar
+// reference.
+// Dequantization (AVX-512BW): the 5-bit code is the nibble of qs with bit j
+// (low half) or bit j + 16 (high half) of qh as its fifth bit, added as a
+// masked OR from qh used directly as two 16-lane masks; y = (q - 16) * d.
 
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +35,83 @@ struct block_kernel<formats::q5_0> {
 
   template <class Arch>
   static void quantize(std::span<const float> in, std::span<std::byte> out) {
-    detail::reference_quantize_blocks<F>(in, out, 0, in.size() / 32);
+    const std::size_t blocks = in.size() / 32;
+    constexpr auto path = gguf_simd::path_of<Arch>();
+    if constexpr (path == gguf_simd::path::reference) {
+      detail::reference_quantize_blocks<F>(in, out, 0, blocks);
+    }
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
+    else if constexpr (path == gguf_simd::path::avx512bw) {
+      const __m512 bias = _mm512_set1_ps(16.5f);
+      const __m512i top = _mm512_set1_epi32(31);
+      const __m512i low_nibble = _mm512_set1_epi32(0x0f);
+      const __m512i fifth_bit = _mm512_set1_epi32(0x10);
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
+        std::byte* dst = out.data() + b * block_bytes;
+        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        const std::uint32_t amax_bits = gguf_simd::max_abs_bits<Arch>(x0, x1);
+        if (amax_bits >= gguf_simd::non_finite_bits) gguf_simd::reject_block<F>(in, b);
+        const float max = amax_bits == 0 ? 0.0f : x[gguf_simd::first_with_abs_bits<Arch>(x0, x1, amax_bits)];
+        const float d = max / -16;
+        const float id = detail::gguf::inverse_or_zero(d);
+        if (!detail::gguf::is_finite(id)) {
+          gguf_simd::reference_block<F>(in, out, b);
+          continue;
+        }
+        const __m512 vid = _mm512_set1_ps(id);
+        const auto codes = [&](__m512 v) {
+          return _mm512_min_epi32(
+              _mm512_cvttps_epi32(_mm512_add_ps(gguf_simd::no_contract<Arch>(_mm512_mul_ps(v, vid)), bias)), top);
+        };
+        const __m512i q0 = codes(x0), q1 = codes(x1);
+        // qh as little-endian bytes: element i's fifth bit is bit i.
+        const std::uint16_t header[3] = {
+            gguf_simd::float_to_half<Arch>(d),
+            static_cast<std::uint16_t>(_mm512_test_epi32_mask(q0, fifth_bit)),
+            static_cast<std::uint16_t>(_mm512_test_epi32_mask(q1, fifth_bit))};
+        std::memcpy(dst, header, 6);
+        gguf_simd::store_nibbles<Arch>(_mm512_and_si512(q0, low_nibble), _mm512_and_si512(q1, low_nibble), dst + 6);
+      }
+    }
+#endif
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+    else if constexpr (path == gguf_simd::path::avx2) {
+      const __m256 bias = _mm256_set1_ps(16.5f);
+      const __m256i top = _mm256_set1_epi32(31);
+      const __m256i low_nibble = _mm256_set1_epi32(0x0f);
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
+        std::byte* dst = out.data() + b * block_bytes;
+        const __m256 xs[4] = {_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _mm256_loadu_ps(x + 16),
+                              _mm256_loadu_ps(x + 24)};
+        const std::uint32_t amax_bits = gguf_simd::max_abs_bits<Arch>(xs);
+        if (amax_bits >= gguf_simd::non_finite_bits) gguf_simd::reject_block<F>(in, b);
+        const float max = amax_bits == 0 ? 0.0f : x[gguf_simd::first_with_abs_bits<Arch>(xs, amax_bits)];
+        const float d = max / -16;
+        const float id = detail::gguf::inverse_or_zero(d);
+        if (!detail::gguf::is_finite(id)) {
+          gguf_simd::reference_block<F>(in, out, b);
+          continue;
+        }
+        const std::uint16_t d_bits = gguf_simd::float_to_half<Arch>(d);
+        std::memcpy(dst, &d_bits, 2);
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        std::uint32_t qh = 0;
+        for (int k = 0; k < 4; ++k) {
+          q[k] = _mm256_min_epi32(
+              _mm256_cvttps_epi32(_mm256_add_ps(gguf_simd::no_contract<Arch>(_mm256_mul_ps(xs[k], vid)), bias)), top);
+          // Bit 4 moved to the sign bit: one movemask gives the 8 elements' fifth bits.
+          qh |= static_cast<std::uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(q[k], 27))))
+                << (8 * k);
+          q[k] = _mm256_and_si256(q[k], low_nibble);
+        }
+        std::memcpy(dst + 2, &qh, 4);  // little-endian, as ggml's memcpy(x[i].qh, &qh, sizeof(qh))
+        gguf_simd::store_nibbles<Arch>(q, dst + 6);
+      }
+    }
+#endif
   }
 
   template <class Arch>
