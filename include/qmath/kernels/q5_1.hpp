@@ -1,10 +1,22 @@
 #pragma once
 // Q5_1 array kernels: qmath::quantize<formats::q5_1, Arch> / dequantize.
-// Quantization runs the constexpr scalar reference (formats/q5_1.hpp) on every
-// architecture for now. Dequantization has an AVX-512BW path that writes the
-// reference's floats: the 5-bit code is the nibble of qs with bit j (low
-// half) or bit j + 16 (high half) of qh as its fifth bit, added as a masked
-// OR from qh used directly as two 16-lane masks; y = q*d + m, the product rounded on its own.
+// Every path writes the bytes and floats of the scalar reference
+// (formats/q5_1.hpp). Quantization follows kernels/q4_1.hpp: NaN is caught
+// with an unordered compare (or an integer max of |x| bits) and Inf by the
+// block min / max; a block whose min or max is zero goes through the scalar
+// reference (the sign of a zero min is stored, and the reference keeps the
+// first zero it meets), as do blocks whose d or 1/d is not finite.
+// d = (max - min) / 31; (x - min)*id is rounded on its own before + 0.5 and
+// truncated like the C cast (no clamp, as in ggml quantize_row_q5_1_ref: the
+// value stays below 32). Bit 4 of each code goes to qh (bit i for element i),
+// read with one bit test per 16 lanes (AVX-512) or a movemask per 8 lanes
+// (AVX2). AVX-512 quantizes groups of 16 blocks: their minima and maxima come
+// from two transposed reductions (gguf_simd::reduce_16_vectors), d, 1/d and
+// the fp16 conversions from one vector operation each.
+// Dequantization (AVX-512BW): the 5-bit code is the nibble of qs with bit j
+// (low half) or bit j + 16 (high half) of qh as its fifth bit, added as a
+// masked OR from qh used directly as two 16-lane masks; y = q*d + m, the
+// product rounded on its own.
 
 #include <cstddef>
 #include <cstdint>
@@ -27,7 +39,139 @@ struct block_kernel<formats::q5_1> {
 
   template <class Arch>
   static void quantize(std::span<const float> in, std::span<std::byte> out) {
-    detail::reference_quantize_blocks<F>(in, out, 0, in.size() / 32);
+    const std::size_t blocks = in.size() / 32;
+    constexpr auto path = gguf_simd::path_of<Arch>();
+    if constexpr (path == gguf_simd::path::reference) {
+      detail::reference_quantize_blocks<F>(in, out, 0, blocks);
+    }
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
+    else if constexpr (path == gguf_simd::path::avx512bw) {
+      const __m512 bias = _mm512_set1_ps(0.5f);
+      const __m512i low_nibble = _mm512_set1_epi32(0x0f);
+      const __m512i fifth_bit = _mm512_set1_epi32(0x10);
+      // The codes of one block from its d bits, min bits, min and 1/d.
+      const auto encode_block = [&](std::size_t b, std::uint16_t d_bits, std::uint16_t m_bits, float min, float id) {
+        const float* x = in.data() + b * 32;
+        std::byte* dst = out.data() + b * block_bytes;
+        const __m512 vid = _mm512_set1_ps(id), vmin = _mm512_set1_ps(min);
+        const auto codes = [&](__m512 v) {
+          return _mm512_cvttps_epi32(
+              _mm512_add_ps(gguf_simd::no_contract<Arch>(_mm512_mul_ps(_mm512_sub_ps(v, vmin), vid)), bias));
+        };
+        const __m512i q0 = codes(_mm512_loadu_ps(x)), q1 = codes(_mm512_loadu_ps(x + 16));
+        // qh as little-endian bytes: element i's fifth bit is bit i.
+        const std::uint16_t header[4] = {d_bits, m_bits,
+                                         static_cast<std::uint16_t>(_mm512_test_epi32_mask(q0, fifth_bit)),
+                                         static_cast<std::uint16_t>(_mm512_test_epi32_mask(q1, fifth_bit))};
+        std::memcpy(dst, header, 8);
+        gguf_simd::store_nibbles<Arch>(_mm512_and_si512(q0, low_nibble), _mm512_and_si512(q1, low_nibble), dst + 8);
+      };
+      std::size_t b = 0;
+      const auto as_int = [](__m512 v) { return _mm512_castps_si512(v); };
+      const auto as_float = [](__m512i v) { return _mm512_castsi512_ps(v); };
+      for (; b + 16 <= blocks; b += 16) {
+        const float* xg = in.data() + b * 32;
+        __m512i lo[16], hi[16];
+        // Integer max of the |x| bit patterns: at or above 0x7f800000 for NaN or Inf.
+        __m512i abs_max = _mm512_setzero_si512();
+        const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+        for (int g = 0; g < 16; ++g) {
+          const __m512 x0 = _mm512_loadu_ps(xg + 32 * g), x1 = _mm512_loadu_ps(xg + 32 * g + 16);
+          abs_max = _mm512_max_epu32(abs_max, _mm512_max_epu32(_mm512_and_si512(as_int(x0), magnitude),
+                                                               _mm512_and_si512(as_int(x1), magnitude)));
+          lo[g] = as_int(_mm512_min_ps(x0, x1));
+          hi[g] = as_int(_mm512_max_ps(x0, x1));
+        }
+        if (_mm512_reduce_max_epu32(abs_max) >= gguf_simd::non_finite_bits) gguf_simd::reject_first_bad_block<F>(in, b, 16);
+        const __m512 min = as_float(gguf_simd::reduce_16_vectors<Arch>(
+            lo, [&](__m512i p, __m512i q) { return as_int(_mm512_min_ps(as_float(p), as_float(q))); }));
+        const __m512 max = as_float(gguf_simd::reduce_16_vectors<Arch>(
+            hi, [&](__m512i p, __m512i q) { return as_int(_mm512_max_ps(as_float(p), as_float(q))); }));
+        const __m512 d = _mm512_div_ps(_mm512_sub_ps(max, min), _mm512_set1_ps(31.0f));
+        const __m512 zero = _mm512_setzero_ps();
+        const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, zero, _CMP_NEQ_OQ), _mm512_set1_ps(1.0f), d);
+        alignas(64) float mins[16], maxs[16], ds[16], ids[16];
+        alignas(32) std::uint16_t d_bits[16], m_bits[16];
+        _mm512_store_ps(mins, min);
+        _mm512_store_ps(maxs, max);
+        _mm512_store_ps(ds, d);
+        _mm512_store_ps(ids, id);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(d_bits), _mm512_cvtps_ph(d, 0));  // 0: nearest even
+        _mm256_store_si256(reinterpret_cast<__m256i*>(m_bits), _mm512_cvtps_ph(min, 0));
+        for (unsigned g = 0; g < 16; ++g) {
+          // The reference's own blocks: a zero min or max (the sign of a zero
+          // min is stored), or d or 1/d not finite.
+          if (mins[g] == 0.0f || maxs[g] == 0.0f || !detail::gguf::is_finite(ds[g]) || !detail::gguf::is_finite(ids[g]))
+            gguf_simd::reference_block<F>(in, out, b + g);
+          else
+            encode_block(b + g, d_bits[g], m_bits[g], mins[g], ids[g]);
+        }
+      }
+      for (; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
+        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        if ((_mm512_cmp_ps_mask(x0, x0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(x1, x1, _CMP_UNORD_Q)) != 0)
+          gguf_simd::reject_block<F>(in, b);
+        const float min = _mm512_reduce_min_ps(_mm512_min_ps(x0, x1));
+        const float max = _mm512_reduce_max_ps(_mm512_max_ps(x0, x1));
+        if (!detail::gguf::is_finite(min) || !detail::gguf::is_finite(max)) gguf_simd::reject_block<F>(in, b);
+        const float d = (max - min) / 31;
+        const float id = detail::gguf::inverse_or_zero(d);
+        if (min == 0.0f || max == 0.0f || !detail::gguf::is_finite(d) || !detail::gguf::is_finite(id)) {
+          gguf_simd::reference_block<F>(in, out, b);
+          continue;
+        }
+        encode_block(b, gguf_simd::float_to_half<Arch>(d), gguf_simd::float_to_half<Arch>(min), min, id);
+      }
+    }
+#endif
+#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+    else if constexpr (path == gguf_simd::path::avx2) {
+      const __m256 bias = _mm256_set1_ps(0.5f);
+      const __m256i low_nibble = _mm256_set1_epi32(0x0f);
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
+        std::byte* dst = out.data() + b * block_bytes;
+        const __m256 xs[4] = {_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _mm256_loadu_ps(x + 16),
+                              _mm256_loadu_ps(x + 24)};
+        const __m256 unordered = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(xs[0], xs[0], _CMP_UNORD_Q),
+                                                           _mm256_cmp_ps(xs[1], xs[1], _CMP_UNORD_Q)),
+                                              _mm256_or_ps(_mm256_cmp_ps(xs[2], xs[2], _CMP_UNORD_Q),
+                                                           _mm256_cmp_ps(xs[3], xs[3], _CMP_UNORD_Q)));
+        if (_mm256_movemask_ps(unordered) != 0) gguf_simd::reject_block<F>(in, b);
+        __m256 lo = _mm256_min_ps(_mm256_min_ps(xs[0], xs[1]), _mm256_min_ps(xs[2], xs[3]));
+        __m256 hi = _mm256_max_ps(_mm256_max_ps(xs[0], xs[1]), _mm256_max_ps(xs[2], xs[3]));
+        __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
+        __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));
+        lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
+        hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
+        const float min = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1)));
+        const float max = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_shuffle_ps(hi4, hi4, 1)));
+        if (!detail::gguf::is_finite(min) || !detail::gguf::is_finite(max)) gguf_simd::reject_block<F>(in, b);
+        const float d = (max - min) / 31;
+        const float id = detail::gguf::inverse_or_zero(d);
+        if (min == 0.0f || max == 0.0f || !detail::gguf::is_finite(d) || !detail::gguf::is_finite(id)) {
+          gguf_simd::reference_block<F>(in, out, b);
+          continue;
+        }
+        const __m256 vid = _mm256_set1_ps(id), vmin = _mm256_set1_ps(min);
+        __m256i q[4];
+        std::uint32_t qh = 0;
+        for (int k = 0; k < 4; ++k) {
+          q[k] = _mm256_cvttps_epi32(
+              _mm256_add_ps(gguf_simd::no_contract<Arch>(_mm256_mul_ps(_mm256_sub_ps(xs[k], vmin), vid)), bias));
+          // Bit 4 moved to the sign bit: one movemask gives the 8 elements' fifth bits.
+          qh |= static_cast<std::uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(q[k], 27))))
+                << (8 * k);
+          q[k] = _mm256_and_si256(q[k], low_nibble);
+        }
+        const std::uint16_t dm_bits[2] = {gguf_simd::float_to_half<Arch>(d), gguf_simd::float_to_half<Arch>(min)};
+        std::memcpy(dst, dm_bits, 4);
+        std::memcpy(dst + 4, &qh, 4);  // little-endian, as ggml's memcpy(x[i].qh, &qh, sizeof(qh))
+        gguf_simd::store_nibbles<Arch>(q, dst + 8);
+      }
+    }
+#endif
   }
 
   template <class Arch>
