@@ -198,6 +198,36 @@ TEST_CASE("roundf(p) == trunc(p + copysign(0.5 - 2^-25, p)) for every float") {
   CHECK(mismatches[0] + mismatches[1] == 0);
 }
 
+// Q5_0 and Q5_1 near their own decision boundaries (formats/q5_0.hpp,
+// q5_1.hpp): block extremes +-base, the other values a few ulps around the
+// points where x*id + 16.5 (Q5_0) or (x - min)*id + 0.5 (Q5_1) crosses an
+// integer, over all 32 codes, so that the fifth bit (qh) flips between
+// neighbours and a product fused into the add would pick another code. Block
+// counts cover whole groups of 16 blocks and partial ones.
+TEMPLATE_TEST_CASE("Q5 kernels equal the reference at every code boundary", "", formats::q5_0, formats::q5_1) {
+  constexpr bool with_min = std::is_same_v<TestType, formats::q5_1>;
+  for (std::size_t blocks : {std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{37}, std::size_t{2000}}) {
+    std::mt19937 rng(static_cast<std::uint32_t>(blocks) * 7u + (with_min ? 1u : 0u));
+    std::normal_distribution<float> normal;
+    std::uniform_int_distribution<int> nudge(-3, 3), step_of(0, 31);
+    std::vector<float> x(blocks * 32);
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const float base = std::exp(normal(rng));
+      x[b * 32] = base;
+      x[b * 32 + 1] = -base;
+      for (std::size_t j = 2; j < 32; ++j) {
+        const double k = step_of(rng) + 0.5;
+        const double v = with_min ? -base + k * (2.0 * base / 31) : (k - 16) * base / 16;
+        float f = static_cast<float>(v);
+        const int steps = nudge(rng);
+        for (int s = 0; s < (steps < 0 ? -steps : steps); ++s) f = std::nextafter(f, steps < 0 ? -1e30f : 1e30f);
+        x[b * 32 + j] = std::clamp(f, -base, base);
+      }
+    }
+    check_all_archs<TestType>(simd_archs{}, x, "code boundaries, " + std::to_string(blocks) + " blocks");
+  }
+}
+
 // Every fp16 scale (normal, subnormal, zero, Inf, NaN) with every code value.
 TEMPLATE_TEST_CASE("Dequantize kernels equal the reference for every fp16 scale and code", "", formats::q8_0,
                    formats::q4_0, formats::q4_1, formats::iq4_nl, formats::q5_0, formats::q5_1) {
@@ -343,7 +373,7 @@ TEMPLATE_TEST_CASE("Large dequantize outputs (streaming stores) equal the refere
 }
 
 TEMPLATE_TEST_CASE("Kernels reject NaN and Inf naming the block, and wrong sizes", "", formats::q8_0, formats::q4_0,
-                   formats::q4_1, formats::iq4_nl) {
+                   formats::q4_1, formats::iq4_nl, formats::q5_0, formats::q5_1) {
   using F = TestType;
   auto run = [&](auto arch) {
     using Arch = decltype(arch);

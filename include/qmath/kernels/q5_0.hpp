@@ -9,7 +9,9 @@
 // (bit i for element i, ggml quantize_row_q5_0_ref), read with one bit test
 // per 16 lanes (AVX-512) or a movemask per 8 lanes (AVX2); the low nibbles
 // are packed as in Q4_0. Blocks whose 1/d overflows go through the scalar
-// reference.
+// reference. AVX-512 takes groups of 16 blocks: their largest |x| from one
+// transposed reduction (gguf_simd::reduce_16_vectors), d, 1/d and fp16(d)
+// from one vector operation each.
 // Dequantization (AVX-512BW): the 5-bit code is the nibble of qs with bit j
 // (low half) or bit j + 16 (high half) of qh as its fifth bit, added as a
 // masked OR from qh used directly as two 16-lane masks; y = (q - 16) * d.
@@ -46,9 +48,55 @@ struct block_kernel<formats::q5_0> {
       const __m512i top = _mm512_set1_epi32(31);
       const __m512i low_nibble = _mm512_set1_epi32(0x0f);
       const __m512i fifth_bit = _mm512_set1_epi32(0x10);
-      for (std::size_t b = 0; b < blocks; ++b) {
+      // The codes of block b from its fp16 d bits and 1/d.
+      const auto encode_block = [&](std::size_t b, std::uint16_t d_bits, float id) {
         const float* x = in.data() + b * 32;
         std::byte* dst = out.data() + b * block_bytes;
+        const __m512 vid = _mm512_set1_ps(id);
+        const auto codes = [&](__m512 v) {
+          return _mm512_min_epi32(
+              _mm512_cvttps_epi32(_mm512_add_ps(gguf_simd::no_contract<Arch>(_mm512_mul_ps(v, vid)), bias)), top);
+        };
+        const __m512i q0 = codes(_mm512_loadu_ps(x)), q1 = codes(_mm512_loadu_ps(x + 16));
+        // qh as little-endian bytes: element i's fifth bit is bit i.
+        const std::uint16_t header[3] = {d_bits, static_cast<std::uint16_t>(_mm512_test_epi32_mask(q0, fifth_bit)),
+                                         static_cast<std::uint16_t>(_mm512_test_epi32_mask(q1, fifth_bit))};
+        std::memcpy(dst, header, 6);
+        gguf_simd::store_nibbles<Arch>(_mm512_and_si512(q0, low_nibble), _mm512_and_si512(q1, low_nibble), dst + 6);
+      };
+      std::size_t b = 0;
+      // Groups of 16 blocks: the 16 largest |x| from one transposed reduction;
+      // d = max / -16, 1/d and fp16(d) from one vector operation each (the
+      // reference's IEEE operations).
+      for (; b + 16 <= blocks; b += 16) {
+        const float* xg = in.data() + b * 32;
+        alignas(64) std::uint32_t amax_bits[16];
+        const __m512i amax = gguf_simd::max_abs_bits_16_blocks<Arch>(xg);
+        if (_mm512_reduce_max_epu32(amax) >= gguf_simd::non_finite_bits) gguf_simd::reject_first_bad_block<F>(in, b, 16);
+        _mm512_store_si512(amax_bits, amax);
+        alignas(64) float maxs[16];
+        for (unsigned g = 0; g < 16; ++g) {
+          const float* x = xg + 32 * g;
+          maxs[g] = amax_bits[g] == 0 ? 0.0f
+                                      : x[gguf_simd::first_with_abs_bits<Arch>(_mm512_loadu_ps(x), _mm512_loadu_ps(x + 16),
+                                                                               amax_bits[g])];
+        }
+        const __m512 d = _mm512_div_ps(_mm512_load_ps(maxs), _mm512_set1_ps(-16.0f));
+        const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_OQ),
+                                              _mm512_set1_ps(1.0f), d);
+        alignas(64) float ids[16];
+        alignas(32) std::uint16_t d_bits[16];
+        _mm512_store_ps(ids, id);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(d_bits), _mm512_cvtps_ph(d, 0));  // 0: nearest even
+        for (unsigned g = 0; g < 16; ++g) {
+          if (detail::gguf::is_finite(ids[g]))
+            encode_block(b + g, d_bits[g], ids[g]);
+          else
+            gguf_simd::reference_block<F>(in, out, b + g);
+        }
+      }
+      for (; b < blocks; ++b) {
+        const float* x = in.data() + b * 32;
         const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
         const std::uint32_t amax_bits = gguf_simd::max_abs_bits<Arch>(x0, x1);
         if (amax_bits >= gguf_simd::non_finite_bits) gguf_simd::reject_block<F>(in, b);
@@ -59,19 +107,7 @@ struct block_kernel<formats::q5_0> {
           gguf_simd::reference_block<F>(in, out, b);
           continue;
         }
-        const __m512 vid = _mm512_set1_ps(id);
-        const auto codes = [&](__m512 v) {
-          return _mm512_min_epi32(
-              _mm512_cvttps_epi32(_mm512_add_ps(gguf_simd::no_contract<Arch>(_mm512_mul_ps(v, vid)), bias)), top);
-        };
-        const __m512i q0 = codes(x0), q1 = codes(x1);
-        // qh as little-endian bytes: element i's fifth bit is bit i.
-        const std::uint16_t header[3] = {
-            gguf_simd::float_to_half<Arch>(d),
-            static_cast<std::uint16_t>(_mm512_test_epi32_mask(q0, fifth_bit)),
-            static_cast<std::uint16_t>(_mm512_test_epi32_mask(q1, fifth_bit))};
-        std::memcpy(dst, header, 6);
-        gguf_simd::store_nibbles<Arch>(_mm512_and_si512(q0, low_nibble), _mm512_and_si512(q1, low_nibble), dst + 6);
+        encode_block(b, gguf_simd::float_to_half<Arch>(d), id);
       }
     }
 #endif

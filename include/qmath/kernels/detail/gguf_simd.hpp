@@ -26,6 +26,8 @@
 #endif
 #endif
 
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
+
 namespace qmath::kernels::gguf_simd {
 
 enum class path { reference, avx2, avx512bw };
@@ -230,3 +232,5 @@ inline void load_nibbles(const std::byte* src, __m256i (&q)[4]) noexcept {
 #endif
 
 }  // namespace qmath::kernels::gguf_simd
+
+#include "qmath/kernels/detail/diagnostics_end.hpp"

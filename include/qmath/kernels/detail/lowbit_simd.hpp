@@ -21,6 +21,8 @@
 #include <immintrin.h>
 #endif
 
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
+
 namespace qmath::kernels::lowbit_simd {
 
 template <class A>
@@ -215,3 +217,5 @@ inline void write_in_order(float* out, std::size_t n, Body&& body) {
 }
 
 }  // namespace qmath::kernels::lowbit_simd
+
+#include "qmath/kernels/detail/diagnostics_end.hpp"

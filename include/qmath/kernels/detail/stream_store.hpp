@@ -29,6 +29,8 @@
 #endif
 #endif
 
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
+
 namespace qmath::kernels::stream_store {
 
 // Outputs at least this large are streamed: well past the last-level cache of
@@ -212,3 +214,5 @@ inline void dequantize_to_256(float* out, std::size_t n, Body&& body) {
 #endif
 
 }  // namespace qmath::kernels::stream_store
+
+#include "qmath/kernels/detail/diagnostics_end.hpp"
