@@ -66,63 +66,7 @@ struct block_kernel<formats::q5_1> {
         std::memcpy(dst, header, 8);
         gguf_simd::store_nibbles<Arch>(_mm512_and_si512(q0, low_nibble), _mm512_and_si512(q1, low_nibble), dst + 8);
       };
-      std::size_t b = 0;
-      const auto as_int = [](__m512 v) { return _mm512_castps_si512(v); };
-      const auto as_float = [](__m512i v) { return _mm512_castsi512_ps(v); };
-      for (; b + 16 <= blocks; b += 16) {
-        const float* xg = in.data() + b * 32;
-        __m512i lo[16], hi[16];
-        // Integer max of the |x| bit patterns: at or above 0x7f800000 for NaN or Inf.
-        __m512i abs_max = _mm512_setzero_si512();
-        const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
-        for (int g = 0; g < 16; ++g) {
-          const __m512 x0 = _mm512_loadu_ps(xg + 32 * g), x1 = _mm512_loadu_ps(xg + 32 * g + 16);
-          abs_max = _mm512_max_epu32(abs_max, _mm512_max_epu32(_mm512_and_si512(as_int(x0), magnitude),
-                                                               _mm512_and_si512(as_int(x1), magnitude)));
-          lo[g] = as_int(_mm512_min_ps(x0, x1));
-          hi[g] = as_int(_mm512_max_ps(x0, x1));
-        }
-        if (_mm512_reduce_max_epu32(abs_max) >= gguf_simd::non_finite_bits) gguf_simd::reject_first_bad_block<F>(in, b, 16);
-        const __m512 min = as_float(gguf_simd::reduce_16_vectors<Arch>(
-            lo, [&](__m512i p, __m512i q) { return as_int(_mm512_min_ps(as_float(p), as_float(q))); }));
-        const __m512 max = as_float(gguf_simd::reduce_16_vectors<Arch>(
-            hi, [&](__m512i p, __m512i q) { return as_int(_mm512_max_ps(as_float(p), as_float(q))); }));
-        const __m512 d = _mm512_div_ps(_mm512_sub_ps(max, min), _mm512_set1_ps(31.0f));
-        const __m512 zero = _mm512_setzero_ps();
-        const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, zero, _CMP_NEQ_OQ), _mm512_set1_ps(1.0f), d);
-        alignas(64) float mins[16], maxs[16], ds[16], ids[16];
-        alignas(32) std::uint16_t d_bits[16], m_bits[16];
-        _mm512_store_ps(mins, min);
-        _mm512_store_ps(maxs, max);
-        _mm512_store_ps(ds, d);
-        _mm512_store_ps(ids, id);
-        _mm256_store_si256(reinterpret_cast<__m256i*>(d_bits), _mm512_cvtps_ph(d, 0));  // 0: nearest even
-        _mm256_store_si256(reinterpret_cast<__m256i*>(m_bits), _mm512_cvtps_ph(min, 0));
-        for (unsigned g = 0; g < 16; ++g) {
-          // The reference's own blocks: a zero min or max (the sign of a zero
-          // min is stored), or d or 1/d not finite.
-          if (mins[g] == 0.0f || maxs[g] == 0.0f || !detail::gguf::is_finite(ds[g]) || !detail::gguf::is_finite(ids[g]))
-            gguf_simd::reference_block<F>(in, out, b + g);
-          else
-            encode_block(b + g, d_bits[g], m_bits[g], mins[g], ids[g]);
-        }
-      }
-      for (; b < blocks; ++b) {
-        const float* x = in.data() + b * 32;
-        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
-        if ((_mm512_cmp_ps_mask(x0, x0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(x1, x1, _CMP_UNORD_Q)) != 0)
-          gguf_simd::reject_block<F>(in, b);
-        const float min = _mm512_reduce_min_ps(_mm512_min_ps(x0, x1));
-        const float max = _mm512_reduce_max_ps(_mm512_max_ps(x0, x1));
-        if (!detail::gguf::is_finite(min) || !detail::gguf::is_finite(max)) gguf_simd::reject_block<F>(in, b);
-        const float d = (max - min) / 31;
-        const float id = detail::gguf::inverse_or_zero(d);
-        if (min == 0.0f || max == 0.0f || !detail::gguf::is_finite(d) || !detail::gguf::is_finite(id)) {
-          gguf_simd::reference_block<F>(in, out, b);
-          continue;
-        }
-        encode_block(b, gguf_simd::float_to_half<Arch>(d), gguf_simd::float_to_half<Arch>(min), min, id);
-      }
+      gguf_simd::quantize_asymmetric_blocks<F, Arch>(in, out, 31.0f, encode_block);
     }
 #endif
 #if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
@@ -134,23 +78,10 @@ struct block_kernel<formats::q5_1> {
         std::byte* dst = out.data() + b * block_bytes;
         const __m256 xs[4] = {_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8), _mm256_loadu_ps(x + 16),
                               _mm256_loadu_ps(x + 24)};
-        const __m256 unordered = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(xs[0], xs[0], _CMP_UNORD_Q),
-                                                           _mm256_cmp_ps(xs[1], xs[1], _CMP_UNORD_Q)),
-                                              _mm256_or_ps(_mm256_cmp_ps(xs[2], xs[2], _CMP_UNORD_Q),
-                                                           _mm256_cmp_ps(xs[3], xs[3], _CMP_UNORD_Q)));
-        if (_mm256_movemask_ps(unordered) != 0) gguf_simd::reject_block<F>(in, b);
-        __m256 lo = _mm256_min_ps(_mm256_min_ps(xs[0], xs[1]), _mm256_min_ps(xs[2], xs[3]));
-        __m256 hi = _mm256_max_ps(_mm256_max_ps(xs[0], xs[1]), _mm256_max_ps(xs[2], xs[3]));
-        __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
-        __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));
-        lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
-        hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
-        const float min = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1)));
-        const float max = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_shuffle_ps(hi4, hi4, 1)));
-        if (!detail::gguf::is_finite(min) || !detail::gguf::is_finite(max)) gguf_simd::reject_block<F>(in, b);
-        const float d = (max - min) / 31;
-        const float id = detail::gguf::inverse_or_zero(d);
-        if (min == 0.0f || max == 0.0f || !detail::gguf::is_finite(d) || !detail::gguf::is_finite(id)) {
+        float min, max;
+        gguf_simd::block_min_max<F, Arch>(in, b, xs, min, max);
+        const auto [d, id, to_reference] = gguf_simd::asymmetric_scale_of(min, max, 31.0f);
+        if (to_reference) {
           gguf_simd::reference_block<F>(in, out, b);
           continue;
         }

@@ -96,6 +96,21 @@ inline void reference_block(std::span<const float> in, std::span<std::byte> out,
   detail::store_block(F::quantize_block(in.subspan(b * elems).template first<elems>()), out, b);
 }
 
+// Scale of an asymmetric block (Q4_1: levels 15, Q5_1: 31), as the reference
+// computes it: d = (max - min) / levels and id = d ? 1/d : 0 in float. The
+// blocks the reference handles on its own, a zero min or max (the sign of a
+// zero min is stored) or a d or 1/d that is not finite, go to it
+// (reference == true).
+struct asymmetric_scale {
+  float d, id;
+  bool reference;
+};
+inline asymmetric_scale asymmetric_scale_of(float min, float max, float levels) noexcept {
+  const float d = (max - min) / levels;
+  const float id = detail::gguf::inverse_or_zero(d);
+  return {d, id, min == 0.0f || max == 0.0f || !detail::gguf::is_finite(d) || !detail::gguf::is_finite(id)};
+}
+
 #if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX512BW
 // The multiply result as a rounded float that GCC may not fuse into the add or
 // subtract that consumes it (see simd::no_contract).
@@ -158,6 +173,70 @@ inline void store_nibbles(__m512i lo, __m512i hi, std::byte* dst) noexcept {
   const __m128i h = _mm512_cvtepi32_epi8(hi);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm_or_si128(l, _mm_slli_epi16(h, 4)));
 }
+// The block loop of the asymmetric formats (Q4_1, Q5_1) on AVX-512: groups of
+// 16 blocks take min and max from two transposed reductions and d, 1/d,
+// fp16(d) and fp16(min) from one vector operation each (the reference's IEEE
+// operations); the remaining blocks go one at a time. NaN or Inf is rejected
+// naming its block; asymmetric_scale's reference blocks go to the reference;
+// encode(b, d_bits, min_bits, min, id) writes every other block b.
+template <class F, class Arch, class Encode>
+inline void quantize_asymmetric_blocks(std::span<const float> in, std::span<std::byte> out, float levels,
+                                       Encode&& encode) {
+  const std::size_t blocks = in.size() / 32;
+  const auto as_int = [](__m512 v) { return _mm512_castps_si512(v); };
+  const auto as_float = [](__m512i v) { return _mm512_castsi512_ps(v); };
+  std::size_t b = 0;
+  for (; b + 16 <= blocks; b += 16) {
+    const float* xg = in.data() + b * 32;
+    __m512i lo[16], hi[16];
+    // Integer max of the |x| bit patterns: at or above 0x7f800000 for NaN or Inf.
+    __m512i abs_max = _mm512_setzero_si512();
+    const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
+    for (int g = 0; g < 16; ++g) {
+      const __m512 x0 = _mm512_loadu_ps(xg + 32 * g), x1 = _mm512_loadu_ps(xg + 32 * g + 16);
+      abs_max = _mm512_max_epu32(abs_max, _mm512_max_epu32(_mm512_and_si512(as_int(x0), magnitude),
+                                                           _mm512_and_si512(as_int(x1), magnitude)));
+      lo[g] = as_int(_mm512_min_ps(x0, x1));
+      hi[g] = as_int(_mm512_max_ps(x0, x1));
+    }
+    if (_mm512_reduce_max_epu32(abs_max) >= non_finite_bits) reject_first_bad_block<F>(in, b, 16);
+    const __m512 min = as_float(
+        reduce_16_vectors<Arch>(lo, [&](__m512i p, __m512i q) { return as_int(_mm512_min_ps(as_float(p), as_float(q))); }));
+    const __m512 max = as_float(
+        reduce_16_vectors<Arch>(hi, [&](__m512i p, __m512i q) { return as_int(_mm512_max_ps(as_float(p), as_float(q))); }));
+    const __m512 d = _mm512_div_ps(_mm512_sub_ps(max, min), _mm512_set1_ps(levels));
+    const __m512 id =
+        _mm512_maskz_div_ps(_mm512_cmp_ps_mask(d, _mm512_setzero_ps(), _CMP_NEQ_OQ), _mm512_set1_ps(1.0f), d);
+    alignas(64) float mins[16], maxs[16], ds[16], ids[16];
+    alignas(32) std::uint16_t d_bits[16], m_bits[16];
+    _mm512_store_ps(mins, min);
+    _mm512_store_ps(maxs, max);
+    _mm512_store_ps(ds, d);
+    _mm512_store_ps(ids, id);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(d_bits), _mm512_cvtps_ph(d, 0));  // 0: nearest even
+    _mm256_store_si256(reinterpret_cast<__m256i*>(m_bits), _mm512_cvtps_ph(min, 0));
+    for (unsigned g = 0; g < 16; ++g) {
+      if (mins[g] == 0.0f || maxs[g] == 0.0f || !detail::gguf::is_finite(ds[g]) || !detail::gguf::is_finite(ids[g]))
+        reference_block<F>(in, out, b + g);
+      else
+        encode(b + g, d_bits[g], m_bits[g], mins[g], ids[g]);
+    }
+  }
+  for (; b < blocks; ++b) {
+    const float* x = in.data() + b * 32;
+    const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+    if ((_mm512_cmp_ps_mask(x0, x0, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(x1, x1, _CMP_UNORD_Q)) != 0)
+      reject_block<F>(in, b);
+    const float min = _mm512_reduce_min_ps(_mm512_min_ps(x0, x1));
+    const float max = _mm512_reduce_max_ps(_mm512_max_ps(x0, x1));
+    if (!detail::gguf::is_finite(min) || !detail::gguf::is_finite(max)) reject_block<F>(in, b);
+    const asymmetric_scale s = asymmetric_scale_of(min, max, levels);
+    if (s.reference)
+      reference_block<F>(in, out, b);
+    else
+      encode(b, float_to_half<Arch>(s.d), float_to_half<Arch>(min), min, s.id);
+  }
+}
 // Split 16 packed bytes into their low and high nibbles, as int32 lanes.
 template <class Arch>
 inline void load_nibbles(const std::byte* src, __m512i& lo, __m512i& hi) noexcept {
@@ -169,6 +248,24 @@ inline void load_nibbles(const std::byte* src, __m512i& lo, __m512i& hi) noexcep
 #endif
 
 #if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
+// Min and max of block b (32 floats in xs) on AVX2; NaN or Inf is rejected
+// naming the block.
+template <class F, class Arch>
+inline void block_min_max(std::span<const float> in, std::size_t b, const __m256 (&xs)[4], float& min, float& max) {
+  const __m256 unordered = _mm256_or_ps(
+      _mm256_or_ps(_mm256_cmp_ps(xs[0], xs[0], _CMP_UNORD_Q), _mm256_cmp_ps(xs[1], xs[1], _CMP_UNORD_Q)),
+      _mm256_or_ps(_mm256_cmp_ps(xs[2], xs[2], _CMP_UNORD_Q), _mm256_cmp_ps(xs[3], xs[3], _CMP_UNORD_Q)));
+  if (_mm256_movemask_ps(unordered) != 0) reject_block<F>(in, b);
+  const __m256 lo = _mm256_min_ps(_mm256_min_ps(xs[0], xs[1]), _mm256_min_ps(xs[2], xs[3]));
+  const __m256 hi = _mm256_max_ps(_mm256_max_ps(xs[0], xs[1]), _mm256_max_ps(xs[2], xs[3]));
+  __m128 lo4 = _mm_min_ps(_mm256_castps256_ps128(lo), _mm256_extractf128_ps(lo, 1));
+  __m128 hi4 = _mm_max_ps(_mm256_castps256_ps128(hi), _mm256_extractf128_ps(hi, 1));
+  lo4 = _mm_min_ps(lo4, _mm_movehl_ps(lo4, lo4));
+  hi4 = _mm_max_ps(hi4, _mm_movehl_ps(hi4, hi4));
+  min = _mm_cvtss_f32(_mm_min_ss(lo4, _mm_shuffle_ps(lo4, lo4, 1)));
+  max = _mm_cvtss_f32(_mm_max_ss(hi4, _mm_shuffle_ps(hi4, hi4, 1)));
+  if (!detail::gguf::is_finite(min) || !detail::gguf::is_finite(max)) reject_block<F>(in, b);
+}
 template <class Arch>
 inline __m256 no_contract(__m256 x) noexcept {
   return simd::no_contract(xsimd::batch<float, xsimd::avx2>(x));
