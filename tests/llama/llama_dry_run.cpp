@@ -14,6 +14,12 @@
 //     prints per line: the settings, then
 //       weights k v kv_total compute flash_attn_resolved kv_cells
 //     or "refused" when llama.cpp does not create the context.
+//   llama_dry_run graph FILE.gguf < one settings line
+//     prints the worst-case graph llama.cpp reserves (llama_graph_reserve with
+//     sched_reserve's n_tokens, n_seqs and n_outputs), one tensor per line:
+//       leaf|node INDEX NAME OP TYPE NBYTES FLAGS[x: external] NE/NB VIEW_SRC SRC,...
+//     (tab separated; names carry @address to tell tensors apart)
+//     for studying ggml-alloc's peak (tests/llama/gallocr_peak.py).
 //   llama_dry_run types FILE.gguf FTYPE
 //     prints "name type" for each tensor llama-quantize would quantize, the
 //     type being what llama_quant_compute_types (llama-quant.cpp) chooses for
@@ -37,6 +43,7 @@
 #include "llama-ext.h"
 #include "llama-kv-cache-iswa.h"
 #include "llama-kv-cache.h"
+#include "ggml-impl.h"  // struct ggml_cgraph: the graph's leafs
 
 namespace {
 
@@ -102,7 +109,30 @@ kv_bytes kv_of(llama_context* ctx) {
   return out;
 }
 
-int measure(const char* path, bool extra_bufts) {
+std::string tensor_name(const ggml_tensor* t) {
+  if (t == nullptr) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "@%p", static_cast<const void*>(t));
+  return std::string(t->name[0] != '\0' ? t->name : "") + buf;
+}
+
+void print_tensor(const char* kind, int i, const ggml_tensor* t) {
+  std::string srcs;
+  for (int j = 0; j < GGML_MAX_SRC; ++j) {
+    if (t->src[j] == nullptr) continue;
+    if (!srcs.empty()) srcs += ",";
+    srcs += std::to_string(j) + ":" + tensor_name(t->src[j]);
+  }
+  const bool external = t->buffer != nullptr || t->data != nullptr;
+  char layout[256];
+  std::snprintf(layout, sizeof layout, "%lld,%lld,%lld,%lld/%zu,%zu,%zu,%zu", (long long)t->ne[0], (long long)t->ne[1],
+                (long long)t->ne[2], (long long)t->ne[3], t->nb[0], t->nb[1], t->nb[2], t->nb[3]);
+  std::printf("%s\t%d\t%s\t%s\t%s\t%zu\t%d%s\t%s\t%s\t%s\n", kind, i, tensor_name(t).c_str(), ggml_op_name(t->op),
+              ggml_type_name(t->type), ggml_nbytes(t), t->flags, external ? "x" : "", layout,
+              tensor_name(t->view_src).c_str(), srcs.empty() ? "-" : srcs.c_str());
+}
+
+int measure(const char* path, bool extra_bufts, bool dump_graph) {
   llama_model_params mp = llama_model_default_params();
   mp.n_gpu_layers = 0;
   mp.no_alloc = true;
@@ -136,7 +166,8 @@ int measure(const char* path, bool extra_bufts) {
     cp.swa_full = swa_full != 0;
     cp.n_threads = 1;
     cp.n_threads_batch = 1;
-    std::printf("%u %u %u %u %d %s %s %s %d ", n_ctx, n_batch, n_ubatch, n_seq, unified, tk.c_str(), tv.c_str(),
+    if (!dump_graph)
+      std::printf("%u %u %u %u %d %s %s %s %d ", n_ctx, n_batch, n_ubatch, n_seq, unified, tk.c_str(), tv.c_str(),
                 fa.c_str(), swa_full);
     llama_context* ctx = llama_init_from_model(model, cp);
     if (ctx == nullptr) {
@@ -149,6 +180,15 @@ int measure(const char* path, bool extra_bufts) {
       weights += mb.model;
       context += mb.context;
       compute += mb.compute;
+    }
+    if (dump_graph) {
+      const llama_cparams& c = ctx->get_cparams();
+      const std::uint32_t n_tokens = std::min(c.n_ctx, c.n_ubatch);
+      ggml_cgraph* gf = llama_graph_reserve(ctx, n_tokens, c.n_seq_max, std::min(n_tokens, c.n_outputs_max));
+      for (int i = 0; i < gf->n_leafs; ++i) print_tensor("leaf", i, gf->leafs[i]);
+      for (int i = 0; i < ggml_graph_n_nodes(gf); ++i) print_tensor("node", i, ggml_graph_node(gf, i));
+      llama_free(ctx);
+      break;
     }
     const kv_bytes kv = kv_of(ctx);
     std::printf("%llu %llu %llu %llu %llu %s %llu\n", (unsigned long long)weights, (unsigned long long)kv.k,
@@ -254,7 +294,8 @@ int main(int argc, char** argv) {
   if (lib_dir != nullptr) ggml_backend_load_all_from_path(lib_dir);
   else ggml_backend_load_all();
   llama_backend_init();
-  if (mode == "measure") return measure(argv[2], argc > 3 && std::string(argv[3]) == "--extra-bufts");
+  if (mode == "measure") return measure(argv[2], argc > 3 && std::string(argv[3]) == "--extra-bufts", false);
+  if (mode == "graph") return measure(argv[2], false, true);
   std::fprintf(stderr, "llama_dry_run: unknown mode '%s'\n", mode.c_str());
   return 2;
 }

@@ -25,6 +25,7 @@
 
 #include "qmath/detail/checked.hpp"
 #include "qmath/error.hpp"
+#include "qmath/estimate/llama_cpp_graph.hpp"
 #include "qmath/estimate/weights.hpp"
 #include "qmath/formats/format_info.hpp"
 #include "qmath/formats/table.hpp"
@@ -267,9 +268,54 @@ constexpr kv_bytes kv_cache_bytes(const models::architecture& a, const context_p
 // rounds each allocation up to it (ggml_backend_buft_get_alloc_size).
 constexpr std::uint64_t f32_tensor(std::uint64_t values) { return detail::pad(values * 4, 32); }
 
+// The Hadamard rotation llama.cpp applies to a quantized cache
+// (llama-kv-cache.cpp: attn_rot_k / attn_rot_v when the type is quantized
+// and the head size a multiple of 64; build_input_k_rot: the largest power
+// of two from 64 dividing the head size, build_input_v_rot: 64).
+constexpr std::int64_t k_rotation(const models::architecture& a, format_id type_k) {
+  const std::int64_t head = a.k_head_dim();
+  if (info(type_k).family == format_family::floating_point || head % 64 != 0) return 0;
+  std::int64_t n = 64;
+  while (head % (n * 2) == 0) n *= 2;
+  return n;
+}
+constexpr std::int64_t v_rotation(const models::architecture& a, format_id type_v) {
+  if (info(type_v).family == format_family::floating_point || a.value_head_dim() % 64 != 0) return 0;
+  return 64;
+}
+
+constexpr graph_detail::graph_params graph_params_of(const models::architecture& a, const context_params& p,
+                                                     const resolved_context& r) {
+  graph_detail::graph_params g;
+  g.n_embd = a.hidden;
+  g.n_head = a.heads;
+  g.n_head_kv = a.n_kv_heads();
+  g.head_dim_k = a.k_head_dim();
+  g.head_dim_v = a.value_head_dim();
+  g.n_ff = a.intermediate;
+  g.n_vocab = a.vocab;
+  g.n_layer = a.layers;
+  g.n_tokens = r.n_tokens;
+  g.n_outputs = r.n_outputs;
+  g.n_kv = r.n_ctx_seq;
+  g.n_stream = r.n_streams;
+  g.flash_attn = r.flash_attention;
+  g.k_rot = k_rotation(a, p.type_k);
+  g.v_rot = v_rotation(a, p.type_v);
+  g.qkv_bias = a.qkv_bias;
+  return g;
+}
+
+// Does qmath replay this architecture's graph? (The others use the
+// closed-form bound below.)
+constexpr bool graph_modelled(const models::architecture& a) {
+  const gguf_arch arch = arch_of(a);
+  return (arch == gguf_arch::llama || arch == gguf_arch::qwen2) && !a.is_moe();
+}
+
 constexpr std::uint64_t compute_bytes(const models::architecture& a, const context_params& p,
                                       const resolved_context& r) {
-  (void)p;
+  if (graph_modelled(a)) return ggml_alloc::reserve_bytes(graph_detail::build_dense(graph_params_of(a, p, r)));
   const std::uint64_t t = r.n_tokens;
   const std::uint64_t h = a.hidden;
   // Output phase: the logits [n_vocab, n_outputs] f32 with the final norm's

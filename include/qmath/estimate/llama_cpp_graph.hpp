@@ -1,0 +1,239 @@
+#pragma once
+// The worst-case graph llama.cpp reserves its compute buffer for, as a list
+// of tensor sizes in ggml's order, for ggml_alloc::reserve_bytes to replay.
+//
+// llama_context::sched_reserve (src/llama-context.cpp) reserves the prompt
+// graph of n_tokens = min(n_ctx, n_ubatch) tokens, n_seq_max sequences and
+// n_outputs = min(n_tokens, n_batch) output rows over the whole KV cache
+// (memory->init_full: n_kv = the cells of one stream). The graph is what the
+// architecture's builder (src/models/<arch>.cpp) and llm_graph_context
+// (src/llama-graph.cpp: build_inp_embd, build_norm, build_attn,
+// build_attn_mha, build_ffn, build_moe_ffn) create, in the order
+// ggml_build_forward_expand visits it; only the tensors the allocator sees
+// matter here, with their sizes, views and sources.
+// This header does not include xsimd.
+
+#include <cstdint>
+
+#include "qmath/estimate/ggml_alloc.hpp"
+
+namespace qmath::llama_cpp::graph_detail {
+
+using ggml_alloc::layout;
+
+// ggml type ids used for layouts (only equality matters)
+enum : std::uint32_t { t_f32 = 0, t_f16 = 1, t_i32 = 26, t_i64 = 27, t_cache = 100 };
+
+constexpr std::uint64_t type_size(std::uint32_t t) { return t == t_f16 ? 2 : t == t_i64 ? 8 : 4; }
+
+class builder {
+ public:
+  ggml_alloc::graph g;
+
+  // a contiguous tensor of ne[0] x ne[1] x ne[2] x ne[3] values
+  static constexpr layout shape(std::uint32_t type, std::int64_t n0, std::int64_t n1 = 1, std::int64_t n2 = 1,
+                                std::int64_t n3 = 1) {
+    layout l;
+    l.type = type;
+    l.ne = {n0, n1, n2, n3};
+    const auto s = static_cast<std::int64_t>(type_size(type));
+    l.nb = {s, s * n0, s * n0 * n1, s * n0 * n1 * n2};
+    return l;
+  }
+  static constexpr std::uint64_t bytes(const layout& l) {
+    return static_cast<std::uint64_t>(l.ne[0] * l.ne[1] * l.ne[2] * l.ne[3]) * type_size(l.type);
+  }
+
+  // weights and KV cache tensors: outside the compute buffer
+  constexpr std::int32_t external() {
+    ggml_alloc::tensor t;
+    t.leaf = true;
+    t.external = true;
+    return push(t, false);
+  }
+  // an input (ggml_set_input) leaf
+  constexpr std::int32_t input(const layout& l) {
+    ggml_alloc::tensor t;
+    t.bytes = bytes(l);
+    t.shape = l;
+    t.leaf = true;
+    t.input = true;
+    return push(t, true);
+  }
+  // a node computing a new tensor
+  constexpr std::int32_t op(const layout& l, bool inplace, std::int32_t s0, std::int32_t s1 = -1,
+                            std::int32_t s2 = -1, std::int32_t s3 = -1) {
+    ggml_alloc::tensor t;
+    t.bytes = bytes(l);
+    t.shape = l;
+    t.inplace = inplace;
+    t.src = {s0, s1, s2, s3};
+    return push_node(t);
+  }
+  // a node viewing (reshape, view, permute, transpose, set_rows into) another tensor's data
+  constexpr std::int32_t view(std::int32_t of, std::int32_t s0, std::int32_t s1 = -1, std::int32_t s2 = -1) {
+    ggml_alloc::tensor t;
+    const ggml_alloc::tensor& base = g.tensors[static_cast<std::size_t>(of)];
+    t.view_src = base.view_src >= 0 ? base.view_src : of;
+    t.bytes = base.bytes;
+    t.shape = base.shape;
+    t.shape.type = t_cache;  // a view's own layout differs from contiguous results
+    t.src = {s0, s1, s2, -1};
+    t.external = base.external;
+    return push_node(t);
+  }
+  constexpr void mark_output(std::int32_t t) { g.tensors[static_cast<std::size_t>(t)].output = true; }
+  constexpr const layout& shape_of(std::int32_t t) const { return g.tensors[static_cast<std::size_t>(t)].shape; }
+
+ private:
+  constexpr std::int32_t push(const ggml_alloc::tensor& t, bool as_leaf) {
+    g.tensors.push_back(t);
+    const auto id = static_cast<std::int32_t>(g.tensors.size() - 1);
+    if (as_leaf) g.leafs.push_back(id);
+    return id;
+  }
+  constexpr std::int32_t push_node(const ggml_alloc::tensor& t) {
+    g.tensors.push_back(t);
+    const auto id = static_cast<std::int32_t>(g.tensors.size() - 1);
+    g.nodes.push_back(id);
+    return id;
+  }
+};
+
+// What the graph builders need of a model and a context.
+struct graph_params {
+  std::int64_t n_embd = 0, n_head = 0, n_head_kv = 0, head_dim_k = 0, head_dim_v = 0;
+  std::int64_t n_ff = 0, n_vocab = 0, n_layer = 0;
+  std::int64_t n_tokens = 0, n_outputs = 0, n_kv = 0, n_stream = 1;
+  bool flash_attn = true;
+  std::int64_t k_rot = 0;  // Hadamard size for a quantized K cache (0: none)
+  std::int64_t v_rot = 0;  // for a quantized V cache
+  bool qkv_bias = false;
+};
+
+// llm_graph_context::build_attn with a llama_kv_cache (src/llama-graph.cpp):
+// q, v, k expanded in that order, the rotations of a quantized cache
+// (llama_mul_mat_hadamard), the stores into the cache (cpy_k, cpy_v), then
+// build_attn_mha: FLASH_ATTN_EXT, or KQ = K*Q, softmax in place and KQV.
+struct attn_inputs {
+  std::int32_t pos, k_idxs, v_idxs, mask, k_rot, v_rot;
+};
+
+constexpr std::int32_t hadamard(builder& b, std::int32_t x, std::int32_t rot, std::int64_t n) {
+  // reshape to rows of n, multiply by the n x n rotation, reshape back
+  const layout& l = b.shape_of(x);
+  const std::int64_t values = l.ne[0] * l.ne[1] * l.ne[2] * l.ne[3];
+  const std::int32_t r = b.view(x, x);
+  const std::int32_t m = b.op(builder::shape(t_f32, n, values / n), false, rot, r);
+  return b.view(m, m);
+}
+
+constexpr std::int32_t build_attention(builder& b, const graph_params& p, const attn_inputs& in, std::int32_t cur,
+                                       bool qk_norm = false) {
+  const std::int64_t t = p.n_tokens, hk = p.head_dim_k, hv = p.head_dim_v;
+  const std::int64_t q_dim = p.n_head * hk, k_dim = p.n_head_kv * hk, v_dim = p.n_head_kv * hv;
+  const auto proj = [&](std::int64_t rows) {
+    std::int32_t x = b.op(builder::shape(t_f32, rows, t), false, b.external(), cur);
+    if (p.qkv_bias) x = b.op(builder::shape(t_f32, rows, t), true, x, b.external());
+    return x;
+  };
+  const auto head_norm = [&](std::int32_t x, std::int64_t heads) {
+    if (!qk_norm) return x;
+    // build_norm on the [head_dim, heads, t] view: RMS_NORM (new: its parent is a view), MUL in place
+    const std::int32_t n = b.op(builder::shape(t_f32, hk, heads, t), true, x);
+    return b.op(builder::shape(t_f32, hk, heads, t), true, n, b.external());
+  };
+  // Q, V, K in the order build_attn expands them, each with its rotation
+  std::int32_t q = proj(q_dim);
+  std::int32_t qv = head_norm(b.view(q, q), p.n_head);
+  q = b.op(builder::shape(t_f32, hk, p.n_head, t), true, qv, in.pos);  // ROPE
+  if (p.k_rot != 0) q = hadamard(b, q, in.k_rot, p.k_rot);
+  std::int32_t v = proj(v_dim);
+  std::int32_t vr = b.view(v, v);
+  if (p.v_rot != 0) vr = hadamard(b, vr, in.v_rot, p.v_rot);
+  std::int32_t k = proj(k_dim);
+  std::int32_t kv = head_norm(b.view(k, k), p.n_head_kv);
+  k = b.op(builder::shape(t_f32, hk, p.n_head_kv, t), true, kv, in.pos);  // ROPE
+  if (p.k_rot != 0) k = hadamard(b, k, in.k_rot, p.k_rot);
+  // store K
+  const std::int32_t cache_k = b.external(), cache_v = b.external();
+  b.view(cache_k, b.view(k, k), in.k_idxs, cache_k);  // SET_ROWS into the cache
+  // store V: transposed (one value per row) without flash attention
+  if (p.flash_attn) {
+    b.view(cache_v, b.view(vr, vr), in.v_idxs, cache_v);
+  } else {
+    const std::int32_t flat = b.view(vr, b.view(vr, vr));
+    const std::int32_t cache_flat = b.view(cache_v, cache_v);
+    b.view(cache_v, flat, in.v_idxs, cache_flat);
+  }
+  std::int32_t out = -1;
+  if (p.flash_attn) {
+    const std::int32_t qp = b.view(q, b.view(q, q));
+    const std::int32_t kp = b.view(cache_k, b.view(cache_k, cache_k));
+    const std::int32_t vp = b.view(cache_v, b.view(cache_v, cache_v));
+    const std::int32_t fa = b.op(builder::shape(t_f32, hv, p.n_head, t), false, qp, kp, vp, in.mask);
+    out = b.view(fa, fa);
+    if (p.v_rot != 0) out = hadamard(b, out, in.v_rot, p.v_rot);
+  } else {
+    const std::int32_t vp = b.view(cache_v, b.view(cache_v, cache_v));
+    const std::int32_t kp = b.view(cache_k, b.view(cache_k, cache_k));
+    const std::int32_t qp = b.view(q, b.view(q, q));
+    const std::int32_t kq =
+        b.op(builder::shape(t_f32, p.n_kv, t / p.n_stream, p.n_head, p.n_stream), false, kp, qp);
+    const std::int32_t sm = b.op(builder::shape(t_f32, p.n_kv, t / p.n_stream, p.n_head, p.n_stream), true, kq,
+                                 in.mask);
+    const std::int32_t kqv = b.op(builder::shape(t_f32, hv, t / p.n_stream, p.n_head, p.n_stream), false, vp, sm);
+    out = b.op(builder::shape(t_f32, hv * p.n_head, t), false, b.view(kqv, kqv));  // CONT
+  }
+  return b.op(builder::shape(t_f32, p.n_embd, t), false, b.external(), out);  // wo
+}
+
+// The dense decoder of src/models/llama.cpp and qwen2.cpp: per layer
+// attn_norm, attention, residual, ffn_norm, SwiGLU FFN, residual; the last
+// layer keeps only the output rows (inp_out_ids); then the final norm and the
+// logits (graph outputs).
+constexpr ggml_alloc::graph build_dense(const graph_params& p) {
+  builder b;
+  const std::int64_t t = p.n_tokens, h = p.n_embd;
+  const std::int32_t tok_embd = b.external();
+  const std::int32_t tokens = b.input(builder::shape(t_i32, t));
+  b.input(builder::shape(t_f32, h, t));  // inp_embd: the unused embeddings input, allocated all the same
+  attn_inputs in{};
+  in.k_rot = p.k_rot != 0 ? b.input(builder::shape(t_f32, p.k_rot, p.k_rot)) : -1;
+  in.pos = b.input(builder::shape(t_i32, t));
+  in.v_rot = p.v_rot != 0 ? b.input(builder::shape(t_f32, p.v_rot, p.v_rot)) : -1;
+  in.k_idxs = b.input(builder::shape(t_i64, t));
+  in.v_idxs = b.input(builder::shape(t_i64, p.flash_attn ? t : t * p.n_head_kv * p.head_dim_v));
+  in.mask = b.input(builder::shape(p.flash_attn ? t_f16 : t_f32, p.n_kv, t / p.n_stream, 1, p.n_stream));
+  const std::int32_t out_ids = b.input(builder::shape(t_i32, p.n_outputs));
+
+  std::int32_t inp = b.op(builder::shape(t_f32, h, t), false, tok_embd, tokens);  // GET_ROWS
+  for (std::int64_t il = 0; il < p.n_layer; ++il) {
+    const std::int32_t norm = b.op(builder::shape(t_f32, h, t), true, inp);
+    const std::int32_t attn_norm = b.op(builder::shape(t_f32, h, t), true, norm, b.external());
+    std::int32_t cur = build_attention(b, p, in, attn_norm);
+    std::int32_t residual = inp;
+    std::int64_t rows = t;
+    if (il == p.n_layer - 1) {
+      rows = p.n_outputs;
+      cur = b.op(builder::shape(t_f32, h, rows), false, cur, out_ids);
+      residual = b.op(builder::shape(t_f32, h, rows), false, residual, out_ids);
+    }
+    const std::int32_t ffn_inp = b.op(builder::shape(t_f32, h, rows), true, cur, residual);
+    const std::int32_t n2 = b.op(builder::shape(t_f32, h, rows), true, ffn_inp);
+    const std::int32_t ffn_norm = b.op(builder::shape(t_f32, h, rows), true, n2, b.external());
+    const std::int32_t gate = b.op(builder::shape(t_f32, p.n_ff, rows), false, b.external(), ffn_norm);
+    const std::int32_t up = b.op(builder::shape(t_f32, p.n_ff, rows), false, b.external(), ffn_norm);
+    const std::int32_t glu = b.op(builder::shape(t_f32, p.n_ff, rows), false, gate, up);
+    const std::int32_t down = b.op(builder::shape(t_f32, h, rows), false, b.external(), glu);
+    inp = b.op(builder::shape(t_f32, h, rows), true, down, ffn_inp);
+  }
+  const std::int32_t norm = b.op(builder::shape(t_f32, h, p.n_outputs), true, inp);
+  const std::int32_t result_norm = b.op(builder::shape(t_f32, h, p.n_outputs), true, norm, b.external());
+  b.mark_output(result_norm);
+  const std::int32_t logits = b.op(builder::shape(t_f32, p.n_vocab, p.n_outputs), false, b.external(), result_norm);
+  b.mark_output(logits);
+  return std::move(b.g);
+}
+
+}  // namespace qmath::llama_cpp::graph_detail
