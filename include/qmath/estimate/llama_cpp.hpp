@@ -303,6 +303,10 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
   g.k_rot = k_rotation(a, p.type_k);
   g.v_rot = v_rotation(a, p.type_v);
   g.qkv_bias = a.qkv_bias;
+  g.qk_norm = a.qk_norm;
+  g.n_expert = a.experts;
+  g.n_expert_used = a.active_experts;
+  g.n_ff_exp = a.expert_intermediate;
   return g;
 }
 
@@ -310,7 +314,8 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
 // closed-form bound below.)
 constexpr bool graph_modelled(const models::architecture& a) {
   const gguf_arch arch = arch_of(a);
-  return (arch == gguf_arch::llama || arch == gguf_arch::qwen2) && !a.is_moe();
+  return arch == gguf_arch::llama || arch == gguf_arch::qwen2 || arch == gguf_arch::qwen3 ||
+         arch == gguf_arch::qwen3moe;
 }
 
 constexpr std::uint64_t compute_bytes(const models::architecture& a, const context_params& p,

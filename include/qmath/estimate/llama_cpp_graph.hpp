@@ -109,6 +109,10 @@ struct graph_params {
   std::int64_t k_rot = 0;  // Hadamard size for a quantized K cache (0: none)
   std::int64_t v_rot = 0;  // for a quantized V cache
   bool qkv_bias = false;
+  bool qk_norm = false;           // per-head q/k RMSNorm (Qwen3)
+  std::int64_t n_expert = 0;      // routed experts (0: dense FFN)
+  std::int64_t n_expert_used = 0;
+  std::int64_t n_ff_exp = 0;
 };
 
 // llm_graph_context::build_attn with a llama_kv_cache (src/llama-graph.cpp):
@@ -188,6 +192,46 @@ constexpr std::int32_t build_attention(builder& b, const graph_params& p, const 
   return b.op(builder::shape(t_f32, p.n_embd, t), false, b.external(), out);  // wo
 }
 
+// build_ffn with LLM_FFN_SILU, LLM_FFN_PAR: gate and up projections, SwiGLU
+// (GGML_OP_GLU, not in place), down projection.
+constexpr std::int32_t build_ffn(builder& b, const graph_params& p, std::int32_t cur, std::int64_t rows) {
+  const std::int32_t gate = b.op(builder::shape(t_f32, p.n_ff, rows), false, b.external(), cur);
+  const std::int32_t up = b.op(builder::shape(t_f32, p.n_ff, rows), false, b.external(), cur);
+  const std::int32_t glu = b.op(builder::shape(t_f32, p.n_ff, rows), false, gate, up);
+  return b.op(builder::shape(t_f32, p.n_embd, rows), false, b.external(), glu);
+}
+
+// build_moe_ffn with softmax gating and normalized top-k weights (Mixtral,
+// Qwen3-MoE): router logits, softmax in place, argsort, the top-k view,
+// their weights (get_rows), sum, clamp and divide; the selected experts'
+// gate, up (MUL_MAT_ID), SwiGLU and down, weighted in place; the k expert
+// slices (views) summed, the first ADD new and the rest in place.
+constexpr std::int32_t build_moe_ffn(builder& b, const graph_params& p, std::int32_t cur, std::int64_t rows) {
+  const std::int64_t e = p.n_expert, k = p.n_expert_used, h = p.n_embd;
+  const std::int32_t logits = b.op(builder::shape(t_f32, e, rows), false, b.external(), cur);
+  const std::int32_t probs = b.op(builder::shape(t_f32, e, rows), true, logits);
+  const std::int32_t probs_3d = b.view(probs, probs);
+  const std::int32_t order = b.op(builder::shape(t_i32, e, rows), false, probs);  // ARGSORT
+  const std::int32_t selected = b.view(order, order);
+  const std::int32_t weights = b.op(builder::shape(t_f32, 1, k, rows), false, probs_3d, selected);  // GET_ROWS
+  const std::int32_t weights_2d = b.view(weights, weights);
+  const std::int32_t sum = b.op(builder::shape(t_f32, 1, rows), false, weights_2d);  // SUM_ROWS
+  const std::int32_t clamped = b.op(builder::shape(t_f32, 1, rows), true, sum);     // CLAMP
+  const std::int32_t normed = b.op(builder::shape(t_f32, k, rows), true, weights_2d, clamped);  // DIV
+  const std::int32_t normed_3d = b.view(normed, normed);
+  const std::int32_t cur_3d = b.view(cur, cur);
+  const std::int32_t up = b.op(builder::shape(t_f32, p.n_ff_exp, k, rows), false, b.external(), cur_3d, selected);
+  const std::int32_t gate = b.op(builder::shape(t_f32, p.n_ff_exp, k, rows), false, b.external(), cur_3d, selected);
+  const std::int32_t glu = b.op(builder::shape(t_f32, p.n_ff_exp, k, rows), false, up, gate);
+  const std::int32_t experts = b.op(builder::shape(t_f32, h, k, rows), false, b.external(), glu, selected);
+  const std::int32_t weighted = b.op(builder::shape(t_f32, h, k, rows), true, experts, normed_3d);  // MUL
+  std::int32_t slices[64]{};
+  for (std::int64_t i = 0; i < k && i < 64; ++i) slices[i] = b.view(weighted, weighted);
+  std::int32_t sum_out = b.op(builder::shape(t_f32, h, rows), true, slices[0], slices[1]);
+  for (std::int64_t i = 2; i < k && i < 64; ++i) sum_out = b.op(builder::shape(t_f32, h, rows), true, sum_out, slices[i]);
+  return sum_out;
+}
+
 // The dense decoder of src/models/llama.cpp and qwen2.cpp: per layer
 // attn_norm, attention, residual, ffn_norm, SwiGLU FFN, residual; the last
 // layer keeps only the output rows (inp_out_ids); then the final norm and the
@@ -211,7 +255,7 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
   for (std::int64_t il = 0; il < p.n_layer; ++il) {
     const std::int32_t norm = b.op(builder::shape(t_f32, h, t), true, inp);
     const std::int32_t attn_norm = b.op(builder::shape(t_f32, h, t), true, norm, b.external());
-    std::int32_t cur = build_attention(b, p, in, attn_norm);
+    std::int32_t cur = build_attention(b, p, in, attn_norm, p.qk_norm);
     std::int32_t residual = inp;
     std::int64_t rows = t;
     if (il == p.n_layer - 1) {
@@ -222,11 +266,8 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
     const std::int32_t ffn_inp = b.op(builder::shape(t_f32, h, rows), true, cur, residual);
     const std::int32_t n2 = b.op(builder::shape(t_f32, h, rows), true, ffn_inp);
     const std::int32_t ffn_norm = b.op(builder::shape(t_f32, h, rows), true, n2, b.external());
-    const std::int32_t gate = b.op(builder::shape(t_f32, p.n_ff, rows), false, b.external(), ffn_norm);
-    const std::int32_t up = b.op(builder::shape(t_f32, p.n_ff, rows), false, b.external(), ffn_norm);
-    const std::int32_t glu = b.op(builder::shape(t_f32, p.n_ff, rows), false, gate, up);
-    const std::int32_t down = b.op(builder::shape(t_f32, h, rows), false, b.external(), glu);
-    inp = b.op(builder::shape(t_f32, h, rows), true, down, ffn_inp);
+    const std::int32_t ffn_out = p.n_expert != 0 ? build_moe_ffn(b, p, ffn_norm, rows) : build_ffn(b, p, ffn_norm, rows);
+    inp = b.op(builder::shape(t_f32, h, rows), true, ffn_out, ffn_inp);
   }
   const std::int32_t norm = b.op(builder::shape(t_f32, h, p.n_outputs), true, inp);
   const std::int32_t result_norm = b.op(builder::shape(t_f32, h, p.n_outputs), true, norm, b.external());
