@@ -304,6 +304,7 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
   g.v_rot = v_rotation(a, p.type_v);
   g.qkv_bias = a.qkv_bias;
   g.qk_norm = a.qk_norm;
+  g.phi3 = arch_of(a) == gguf_arch::phi3;
   g.n_expert = a.experts;
   g.n_expert_used = a.active_experts;
   g.n_ff_exp = a.expert_intermediate;
@@ -315,7 +316,7 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
 constexpr bool graph_modelled(const models::architecture& a) {
   const gguf_arch arch = arch_of(a);
   return arch == gguf_arch::llama || arch == gguf_arch::qwen2 || arch == gguf_arch::qwen3 ||
-         arch == gguf_arch::qwen3moe;
+         arch == gguf_arch::qwen3moe || arch == gguf_arch::phi3;
 }
 
 constexpr std::uint64_t compute_bytes(const models::architecture& a, const context_params& p,

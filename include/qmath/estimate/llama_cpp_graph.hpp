@@ -110,6 +110,8 @@ struct graph_params {
   std::int64_t v_rot = 0;  // for a quantized V cache
   bool qkv_bias = false;
   bool qk_norm = false;           // per-head q/k RMSNorm (Qwen3)
+  bool phi3 = false;              // fused attn_qkv (views of one product, Q scaled before attention),
+                                  // fused gate_up with a one-source SwiGLU, residual added as ADD(ffn_inp, ffn_out)
   std::int64_t n_expert = 0;      // routed experts (0: dense FFN)
   std::int64_t n_expert_used = 0;
   std::int64_t n_ff_exp = 0;
@@ -132,33 +134,12 @@ constexpr std::int32_t hadamard(builder& b, std::int32_t x, std::int32_t rot, st
   return b.view(m, m);
 }
 
-constexpr std::int32_t build_attention(builder& b, const graph_params& p, const attn_inputs& in, std::int32_t cur,
-                                       bool qk_norm = false) {
-  const std::int64_t t = p.n_tokens, hk = p.head_dim_k, hv = p.head_dim_v;
-  const std::int64_t q_dim = p.n_head * hk, k_dim = p.n_head_kv * hk, v_dim = p.n_head_kv * hv;
-  const auto proj = [&](std::int64_t rows) {
-    std::int32_t x = b.op(builder::shape(t_f32, rows, t), false, b.external(), cur);
-    if (p.qkv_bias) x = b.op(builder::shape(t_f32, rows, t), true, x, b.external());
-    return x;
-  };
-  const auto head_norm = [&](std::int32_t x, std::int64_t heads) {
-    if (!qk_norm) return x;
-    // build_norm on the [head_dim, heads, t] view: RMS_NORM (new: its parent is a view), MUL in place
-    const std::int32_t n = b.op(builder::shape(t_f32, hk, heads, t), true, x);
-    return b.op(builder::shape(t_f32, hk, heads, t), true, n, b.external());
-  };
-  // Q, V, K in the order build_attn expands them, each with its rotation
-  std::int32_t q = proj(q_dim);
-  std::int32_t qv = head_norm(b.view(q, q), p.n_head);
-  q = b.op(builder::shape(t_f32, hk, p.n_head, t), true, qv, in.pos);  // ROPE
-  if (p.k_rot != 0) q = hadamard(b, q, in.k_rot, p.k_rot);
-  std::int32_t v = proj(v_dim);
-  std::int32_t vr = b.view(v, v);
-  if (p.v_rot != 0) vr = hadamard(b, vr, in.v_rot, p.v_rot);
-  std::int32_t k = proj(k_dim);
-  std::int32_t kv = head_norm(b.view(k, k), p.n_head_kv);
-  k = b.op(builder::shape(t_f32, hk, p.n_head_kv, t), true, kv, in.pos);  // ROPE
-  if (p.k_rot != 0) k = hadamard(b, k, in.k_rot, p.k_rot);
+// The stores into the cache (cpy_k, cpy_v: SET_ROWS; V transposed without
+// flash attention, through a CONT when V is a strided view of a fused
+// projection), build_attn_mha and the output projection.
+constexpr std::int32_t store_and_attend(builder& b, const graph_params& p, const attn_inputs& in, std::int32_t q,
+                                        std::int32_t k, std::int32_t vr, bool v_strided) {
+  const std::int64_t t = p.n_tokens, hv = p.head_dim_v;
   // store K
   const std::int32_t cache_k = b.external(), cache_v = b.external();
   b.view(cache_k, b.view(k, k), in.k_idxs, cache_k);  // SET_ROWS into the cache
@@ -166,7 +147,13 @@ constexpr std::int32_t build_attention(builder& b, const graph_params& p, const 
   if (p.flash_attn) {
     b.view(cache_v, b.view(vr, vr), in.v_idxs, cache_v);
   } else {
-    const std::int32_t flat = b.view(vr, b.view(vr, vr));
+    std::int32_t flat = -1;
+    if (v_strided) {
+      const std::int32_t contiguous = b.op(builder::shape(t_f32, p.n_head_kv * hv, t), false, vr);  // CONT
+      flat = b.view(contiguous, contiguous);
+    } else {
+      flat = b.view(vr, b.view(vr, vr));
+    }
     const std::int32_t cache_flat = b.view(cache_v, cache_v);
     b.view(cache_v, flat, in.v_idxs, cache_flat);
   }
@@ -190,6 +177,40 @@ constexpr std::int32_t build_attention(builder& b, const graph_params& p, const 
     out = b.op(builder::shape(t_f32, hv * p.n_head, t), false, b.view(kqv, kqv));  // CONT
   }
   return b.op(builder::shape(t_f32, p.n_embd, t), false, b.external(), out);  // wo
+}
+
+constexpr std::int32_t build_attention_fused(builder& b, const graph_params& p, const attn_inputs& in,
+                                             std::int32_t cur);
+
+constexpr std::int32_t build_attention(builder& b, const graph_params& p, const attn_inputs& in, std::int32_t cur,
+                                       bool qk_norm = false) {
+  const std::int64_t t = p.n_tokens, hk = p.head_dim_k, hv = p.head_dim_v;
+  const std::int64_t q_dim = p.n_head * hk, k_dim = p.n_head_kv * hk, v_dim = p.n_head_kv * hv;
+  const auto proj = [&](std::int64_t rows) {
+    std::int32_t x = b.op(builder::shape(t_f32, rows, t), false, b.external(), cur);
+    if (p.qkv_bias) x = b.op(builder::shape(t_f32, rows, t), true, x, b.external());
+    return x;
+  };
+  const auto head_norm = [&](std::int32_t x, std::int64_t heads) {
+    if (!qk_norm) return x;
+    // build_norm on the [head_dim, heads, t] view: RMS_NORM (new: its parent is a view), MUL in place
+    const std::int32_t n = b.op(builder::shape(t_f32, hk, heads, t), true, x);
+    return b.op(builder::shape(t_f32, hk, heads, t), true, n, b.external());
+  };
+  if (p.phi3) return build_attention_fused(b, p, in, cur);
+  // Q, V, K in the order build_attn expands them, each with its rotation
+  std::int32_t q = proj(q_dim);
+  std::int32_t qv = head_norm(b.view(q, q), p.n_head);
+  q = b.op(builder::shape(t_f32, hk, p.n_head, t), true, qv, in.pos);  // ROPE
+  if (p.k_rot != 0) q = hadamard(b, q, in.k_rot, p.k_rot);
+  std::int32_t v = proj(v_dim);
+  std::int32_t vr = b.view(v, v);
+  if (p.v_rot != 0) vr = hadamard(b, vr, in.v_rot, p.v_rot);
+  std::int32_t k = proj(k_dim);
+  std::int32_t kv = head_norm(b.view(k, k), p.n_head_kv);
+  k = b.op(builder::shape(t_f32, hk, p.n_head_kv, t), true, kv, in.pos);  // ROPE
+  if (p.k_rot != 0) k = hadamard(b, k, in.k_rot, p.k_rot);
+  return store_and_attend(b, p, in, q, k, vr, false);
 }
 
 // build_ffn with LLM_FFN_SILU, LLM_FFN_PAR: gate and up projections, SwiGLU
@@ -232,6 +253,21 @@ constexpr std::int32_t build_moe_ffn(builder& b, const graph_params& p, std::int
   return sum_out;
 }
 
+// src/models/phi3.cpp: one attn_qkv product; Q, V and K are views of it;
+// Q is roped (a new tensor: its parent is a view) and scaled in place.
+constexpr std::int32_t build_attention_fused(builder& b, const graph_params& p, const attn_inputs& in,
+                                             std::int32_t cur) {
+  const std::int64_t t = p.n_tokens, hk = p.head_dim_k;
+  const std::int64_t rows = (p.n_head + 2 * p.n_head_kv) * hk;
+  const std::int32_t qkv = b.op(builder::shape(t_f32, rows, t), false, b.external(), cur);
+  std::int32_t q = b.op(builder::shape(t_f32, hk, p.n_head, t), true, b.view(qkv, qkv), in.pos);  // ROPE
+  q = b.op(builder::shape(t_f32, hk, p.n_head, t), true, q);                                      // SCALE
+  const std::int32_t v = b.view(qkv, qkv);
+  const std::int32_t k_view = b.view(qkv, qkv);
+  const std::int32_t k = b.op(builder::shape(t_f32, hk, p.n_head_kv, t), true, k_view, in.pos);  // ROPE
+  return store_and_attend(b, p, in, q, k, v, true);
+}
+
 // The dense decoder of src/models/llama.cpp and qwen2.cpp: per layer
 // attn_norm, attention, residual, ffn_norm, SwiGLU FFN, residual; the last
 // layer keeps only the output rows (inp_out_ids); then the final norm and the
@@ -266,6 +302,13 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
     const std::int32_t ffn_inp = b.op(builder::shape(t_f32, h, rows), true, cur, residual);
     const std::int32_t n2 = b.op(builder::shape(t_f32, h, rows), true, ffn_inp);
     const std::int32_t ffn_norm = b.op(builder::shape(t_f32, h, rows), true, n2, b.external());
+    if (p.phi3) {
+      const std::int32_t gate_up = b.op(builder::shape(t_f32, 2 * p.n_ff, rows), false, b.external(), ffn_norm);
+      const std::int32_t glu = b.op(builder::shape(t_f32, p.n_ff, rows), false, gate_up);
+      const std::int32_t down = b.op(builder::shape(t_f32, h, rows), false, b.external(), glu);
+      inp = b.op(builder::shape(t_f32, h, rows), true, ffn_inp, down);
+      continue;
+    }
     const std::int32_t ffn_out = p.n_expert != 0 ? build_moe_ffn(b, p, ffn_norm, rows) : build_ffn(b, p, ffn_norm, rows);
     inp = b.op(builder::shape(t_f32, h, rows), true, ffn_out, ffn_inp);
   }
