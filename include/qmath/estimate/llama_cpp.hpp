@@ -305,6 +305,8 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
   g.qkv_bias = a.qkv_bias;
   g.qk_norm = a.qk_norm;
   g.phi3 = arch_of(a) == gguf_arch::phi3;
+  g.gemma2 = arch_of(a) == gguf_arch::gemma2;
+  g.n_kv_swa = r.swa_cells;
   g.n_expert = a.experts;
   g.n_expert_used = a.active_experts;
   g.n_ff_exp = a.expert_intermediate;
@@ -316,7 +318,7 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
 constexpr bool graph_modelled(const models::architecture& a) {
   const gguf_arch arch = arch_of(a);
   return arch == gguf_arch::llama || arch == gguf_arch::qwen2 || arch == gguf_arch::qwen3 ||
-         arch == gguf_arch::qwen3moe || arch == gguf_arch::phi3;
+         arch == gguf_arch::qwen3moe || arch == gguf_arch::phi3 || arch == gguf_arch::gemma2;
 }
 
 constexpr std::uint64_t compute_bytes(const models::architecture& a, const context_params& p,

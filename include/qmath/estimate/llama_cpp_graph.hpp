@@ -110,6 +110,9 @@ struct graph_params {
   std::int64_t v_rot = 0;  // for a quantized V cache
   bool qkv_bias = false;
   bool qk_norm = false;           // per-head q/k RMSNorm (Qwen3)
+  bool gemma2 = false;            // scaled embeddings, Q scaled after RoPE, Q/K/V expanded in that order,
+                                  // soft-capped scores and logits, post-attention and post-FFN norms
+  std::int64_t n_kv_swa = 0;      // cells of a sliding-window layer (iSWA cache; 0: none)
   bool phi3 = false;              // fused attn_qkv (views of one product, Q scaled before attention),
                                   // fused gate_up with a one-source SwiGLU, residual added as ADD(ffn_inp, ffn_out)
   std::int64_t n_expert = 0;      // routed experts (0: dense FFN)
@@ -123,6 +126,7 @@ struct graph_params {
 // build_attn_mha: FLASH_ATTN_EXT, or KQ = K*Q, softmax in place and KQV.
 struct attn_inputs {
   std::int32_t pos, k_idxs, v_idxs, mask, k_rot, v_rot;
+  std::int64_t n_kv;
 };
 
 constexpr std::int32_t hadamard(builder& b, std::int32_t x, std::int32_t rot, std::int64_t n) {
@@ -170,9 +174,13 @@ constexpr std::int32_t store_and_attend(builder& b, const graph_params& p, const
     const std::int32_t kp = b.view(cache_k, b.view(cache_k, cache_k));
     const std::int32_t qp = b.view(q, b.view(q, q));
     const std::int32_t kq =
-        b.op(builder::shape(t_f32, p.n_kv, t / p.n_stream, p.n_head, p.n_stream), false, kp, qp);
-    const std::int32_t sm = b.op(builder::shape(t_f32, p.n_kv, t / p.n_stream, p.n_head, p.n_stream), true, kq,
-                                 in.mask);
+        b.op(builder::shape(t_f32, in.n_kv, t / p.n_stream, p.n_head, p.n_stream), false, kp, qp);
+    std::int32_t capped = kq;
+    if (p.gemma2)  // attn_soft_cap: SCALE, tanh (UNARY), SCALE, each in place
+      for (int i = 0; i < 3; ++i)
+        capped = b.op(builder::shape(t_f32, in.n_kv, t / p.n_stream, p.n_head, p.n_stream), true, capped);
+    const std::int32_t sm = b.op(builder::shape(t_f32, in.n_kv, t / p.n_stream, p.n_head, p.n_stream), true,
+                                 capped, in.mask);
     const std::int32_t kqv = b.op(builder::shape(t_f32, hv, t / p.n_stream, p.n_head, p.n_stream), false, vp, sm);
     out = b.op(builder::shape(t_f32, hv * p.n_head, t), false, b.view(kqv, kqv));  // CONT
   }
@@ -198,6 +206,20 @@ constexpr std::int32_t build_attention(builder& b, const graph_params& p, const 
     return b.op(builder::shape(t_f32, hk, heads, t), true, n, b.external());
   };
   if (p.phi3) return build_attention_fused(b, p, in, cur);
+  if (p.gemma2) {
+    // src/models/gemma2.cpp with build_attn for llama_kv_cache_iswa: q, k, v expanded in that order
+    std::int32_t q = proj(q_dim);
+    q = b.op(builder::shape(t_f32, hk, p.n_head, t), true, b.view(q, q), in.pos);  // ROPE
+    q = b.op(builder::shape(t_f32, hk, p.n_head, t), true, q);                     // SCALE
+    if (p.k_rot != 0) q = hadamard(b, q, in.k_rot, p.k_rot);
+    std::int32_t k = proj(k_dim);
+    k = b.op(builder::shape(t_f32, hk, p.n_head_kv, t), true, b.view(k, k), in.pos);  // ROPE
+    if (p.k_rot != 0) k = hadamard(b, k, in.k_rot, p.k_rot);
+    std::int32_t v = proj(v_dim);
+    std::int32_t vr = b.view(v, v);
+    if (p.v_rot != 0) vr = hadamard(b, vr, in.v_rot, p.v_rot);
+    return store_and_attend(b, p, in, q, k, vr, false);
+  }
   // Q, V, K in the order build_attn expands them, each with its rotation
   std::int32_t q = proj(q_dim);
   std::int32_t qv = head_norm(b.view(q, q), p.n_head);
@@ -278,30 +300,44 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
   const std::int32_t tok_embd = b.external();
   const std::int32_t tokens = b.input(builder::shape(t_i32, t));
   b.input(builder::shape(t_f32, h, t));  // inp_embd: the unused embeddings input, allocated all the same
-  attn_inputs in{};
-  in.k_rot = p.k_rot != 0 ? b.input(builder::shape(t_f32, p.k_rot, p.k_rot)) : -1;
-  in.pos = b.input(builder::shape(t_i32, t));
-  in.v_rot = p.v_rot != 0 ? b.input(builder::shape(t_f32, p.v_rot, p.v_rot)) : -1;
-  in.k_idxs = b.input(builder::shape(t_i64, t));
-  in.v_idxs = b.input(builder::shape(t_i64, p.flash_attn ? t : t * p.n_head_kv * p.head_dim_v));
-  in.mask = b.input(builder::shape(p.flash_attn ? t_f16 : t_f32, p.n_kv, t / p.n_stream, 1, p.n_stream));
+  // the attention inputs of one KV cache, as the first layer using them visits them
+  const auto cache_inputs = [&](attn_inputs& in, std::int64_t n_kv, bool with_pos) {
+    in.n_kv = n_kv;
+    in.k_rot = p.k_rot != 0 ? b.input(builder::shape(t_f32, p.k_rot, p.k_rot)) : -1;
+    if (with_pos) in.pos = b.input(builder::shape(t_i32, t));
+    in.v_rot = p.v_rot != 0 ? b.input(builder::shape(t_f32, p.v_rot, p.v_rot)) : -1;
+    in.k_idxs = b.input(builder::shape(t_i64, t));
+    in.v_idxs = b.input(builder::shape(t_i64, p.flash_attn ? t : t * p.n_head_kv * p.head_dim_v));
+    in.mask = b.input(builder::shape(p.flash_attn ? t_f16 : t_f32, n_kv, t / p.n_stream, 1, p.n_stream));
+  };
+  // iSWA (Gemma-2): layer 0 slides, so the sliding cache's inputs come first
+  attn_inputs first{}, second{};
+  const bool iswa = p.n_kv_swa != 0;
+  cache_inputs(first, iswa ? p.n_kv_swa : p.n_kv, true);
+  if (iswa) {
+    second.pos = first.pos;
+    cache_inputs(second, p.n_kv, false);
+  }
   const std::int32_t out_ids = b.input(builder::shape(t_i32, p.n_outputs));
 
   std::int32_t inp = b.op(builder::shape(t_f32, h, t), false, tok_embd, tokens);  // GET_ROWS
+  if (p.gemma2) inp = b.op(builder::shape(t_f32, h, t), true, inp);              // SCALE by sqrt(n_embd)
+  const auto norm = [&](std::int32_t x, std::int64_t rows) {  // build_norm: RMS_NORM and MUL, in place
+    const std::int32_t n = b.op(builder::shape(t_f32, h, rows), true, x);
+    return b.op(builder::shape(t_f32, h, rows), true, n, b.external());
+  };
   for (std::int64_t il = 0; il < p.n_layer; ++il) {
-    const std::int32_t norm = b.op(builder::shape(t_f32, h, t), true, inp);
-    const std::int32_t attn_norm = b.op(builder::shape(t_f32, h, t), true, norm, b.external());
-    std::int32_t cur = build_attention(b, p, in, attn_norm, p.qk_norm);
+    const attn_inputs& in = iswa && il % 2 != 0 ? second : first;
+    std::int32_t cur = build_attention(b, p, in, norm(inp, t), p.qk_norm);
     std::int32_t residual = inp;
     std::int64_t rows = t;
-    if (il == p.n_layer - 1) {
-      rows = p.n_outputs;
-      cur = b.op(builder::shape(t_f32, h, rows), false, cur, out_ids);
-      residual = b.op(builder::shape(t_f32, h, rows), false, residual, out_ids);
-    }
+    const bool last = il == p.n_layer - 1;
+    if (last) rows = p.n_outputs;
+    if (last) cur = b.op(builder::shape(t_f32, h, rows), false, cur, out_ids);
+    if (p.gemma2) cur = norm(cur, rows);  // attn_post_norm
+    if (last) residual = b.op(builder::shape(t_f32, h, rows), false, residual, out_ids);
     const std::int32_t ffn_inp = b.op(builder::shape(t_f32, h, rows), true, cur, residual);
-    const std::int32_t n2 = b.op(builder::shape(t_f32, h, rows), true, ffn_inp);
-    const std::int32_t ffn_norm = b.op(builder::shape(t_f32, h, rows), true, n2, b.external());
+    const std::int32_t ffn_norm = norm(ffn_inp, rows);
     if (p.phi3) {
       const std::int32_t gate_up = b.op(builder::shape(t_f32, 2 * p.n_ff, rows), false, b.external(), ffn_norm);
       const std::int32_t glu = b.op(builder::shape(t_f32, p.n_ff, rows), false, gate_up);
@@ -309,13 +345,15 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
       inp = b.op(builder::shape(t_f32, h, rows), true, ffn_inp, down);
       continue;
     }
-    const std::int32_t ffn_out = p.n_expert != 0 ? build_moe_ffn(b, p, ffn_norm, rows) : build_ffn(b, p, ffn_norm, rows);
+    std::int32_t ffn_out = p.n_expert != 0 ? build_moe_ffn(b, p, ffn_norm, rows) : build_ffn(b, p, ffn_norm, rows);
+    if (p.gemma2) ffn_out = norm(ffn_out, rows);  // ffn_post_norm
     inp = b.op(builder::shape(t_f32, h, rows), true, ffn_out, ffn_inp);
   }
-  const std::int32_t norm = b.op(builder::shape(t_f32, h, p.n_outputs), true, inp);
-  const std::int32_t result_norm = b.op(builder::shape(t_f32, h, p.n_outputs), true, norm, b.external());
+  const std::int32_t result_norm = norm(inp, p.n_outputs);
   b.mark_output(result_norm);
-  const std::int32_t logits = b.op(builder::shape(t_f32, p.n_vocab, p.n_outputs), false, b.external(), result_norm);
+  std::int32_t logits = b.op(builder::shape(t_f32, p.n_vocab, p.n_outputs), false, b.external(), result_norm);
+  if (p.gemma2)  // final_logit_softcapping: SCALE, tanh, SCALE in place
+    for (int i = 0; i < 3; ++i) logits = b.op(builder::shape(t_f32, p.n_vocab, p.n_outputs), true, logits);
   b.mark_output(logits);
   return std::move(b.g);
 }
