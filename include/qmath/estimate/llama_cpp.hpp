@@ -307,6 +307,18 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
   g.phi3 = arch_of(a) == gguf_arch::phi3;
   g.gemma2 = arch_of(a) == gguf_arch::gemma2;
   g.n_kv_swa = r.swa_cells;
+  if (a.is_mla()) {
+    g.kv_lora = a.kv_lora_rank;
+    g.rope_dim = a.qk_rope_head_dim;
+    g.nope_dim = a.qk_nope_head_dim;
+    g.v_mla_dim = a.v_head_dim;
+    g.k_rot = g.v_rot = 0;  // MLA caches no per-head K (n_embd_head_k_all 0): no rotation
+  }
+  g.n_dense_lead = a.first_dense_layers;
+  g.n_ff_shexp = a.shared_expert_intermediate;
+  // build_moe_ffn's norm_w: LLM_KV_EXPERT_WEIGHTS_NORM, false for DeepSeek-V2;
+  // llama (Mixtral) and qwen3moe always normalize
+  g.moe_norm_w = arch_of(a) != gguf_arch::deepseek2;
   g.n_expert = a.experts;
   g.n_expert_used = a.active_experts;
   g.n_ff_exp = a.expert_intermediate;
@@ -318,7 +330,8 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
 constexpr bool graph_modelled(const models::architecture& a) {
   const gguf_arch arch = arch_of(a);
   return arch == gguf_arch::llama || arch == gguf_arch::qwen2 || arch == gguf_arch::qwen3 ||
-         arch == gguf_arch::qwen3moe || arch == gguf_arch::phi3 || arch == gguf_arch::gemma2;
+         arch == gguf_arch::qwen3moe || arch == gguf_arch::phi3 || arch == gguf_arch::gemma2 ||
+         arch == gguf_arch::deepseek2;
 }
 
 constexpr std::uint64_t compute_bytes(const models::architecture& a, const context_params& p,

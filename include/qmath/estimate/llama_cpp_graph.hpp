@@ -113,6 +113,11 @@ struct graph_params {
   bool gemma2 = false;            // scaled embeddings, Q scaled after RoPE, Q/K/V expanded in that order,
                                   // soft-capped scores and logits, post-attention and post-FFN norms
   std::int64_t n_kv_swa = 0;      // cells of a sliding-window layer (iSWA cache; 0: none)
+  // MLA (src/models/deepseek2.cpp, absorbed: the cache holds the latent and the rope key)
+  std::int64_t kv_lora = 0, rope_dim = 0, nope_dim = 0, v_mla_dim = 0;
+  std::int64_t n_dense_lead = 0;  // leading dense layers of a MoE
+  std::int64_t n_ff_shexp = 0;    // shared experts' FFN width (0: none)
+  bool moe_norm_w = true;         // normalize the top-k weights (Mixtral, Qwen3-MoE; not DeepSeek-V2)
   bool phi3 = false;              // fused attn_qkv (views of one product, Q scaled before attention),
                                   // fused gate_up with a one-source SwiGLU, residual added as ADD(ffn_inp, ffn_out)
   std::int64_t n_expert = 0;      // routed experts (0: dense FFN)
@@ -190,6 +195,9 @@ constexpr std::int32_t store_and_attend(builder& b, const graph_params& p, const
 constexpr std::int32_t build_attention_fused(builder& b, const graph_params& p, const attn_inputs& in,
                                              std::int32_t cur);
 
+constexpr std::int32_t build_attention_mla(builder& b, const graph_params& p, const attn_inputs& in,
+                                           std::int32_t cur);
+
 constexpr std::int32_t build_attention(builder& b, const graph_params& p, const attn_inputs& in, std::int32_t cur,
                                        bool qk_norm = false) {
   const std::int64_t t = p.n_tokens, hk = p.head_dim_k, hv = p.head_dim_v;
@@ -206,6 +214,7 @@ constexpr std::int32_t build_attention(builder& b, const graph_params& p, const 
     return b.op(builder::shape(t_f32, hk, heads, t), true, n, b.external());
   };
   if (p.phi3) return build_attention_fused(b, p, in, cur);
+  if (p.kv_lora != 0) return build_attention_mla(b, p, in, cur);
   if (p.gemma2) {
     // src/models/gemma2.cpp with build_attn for llama_kv_cache_iswa: q, k, v expanded in that order
     std::int32_t q = proj(q_dim);
@@ -257,11 +266,14 @@ constexpr std::int32_t build_moe_ffn(builder& b, const graph_params& p, std::int
   const std::int32_t order = b.op(builder::shape(t_i32, e, rows), false, probs);  // ARGSORT
   const std::int32_t selected = b.view(order, order);
   const std::int32_t weights = b.op(builder::shape(t_f32, 1, k, rows), false, probs_3d, selected);  // GET_ROWS
-  const std::int32_t weights_2d = b.view(weights, weights);
-  const std::int32_t sum = b.op(builder::shape(t_f32, 1, rows), false, weights_2d);  // SUM_ROWS
-  const std::int32_t clamped = b.op(builder::shape(t_f32, 1, rows), true, sum);     // CLAMP
-  const std::int32_t normed = b.op(builder::shape(t_f32, k, rows), true, weights_2d, clamped);  // DIV
-  const std::int32_t normed_3d = b.view(normed, normed);
+  std::int32_t normed_3d = weights;
+  if (p.moe_norm_w) {
+    const std::int32_t weights_2d = b.view(weights, weights);
+    const std::int32_t sum = b.op(builder::shape(t_f32, 1, rows), false, weights_2d);  // SUM_ROWS
+    const std::int32_t clamped = b.op(builder::shape(t_f32, 1, rows), true, sum);     // CLAMP
+    const std::int32_t normed = b.op(builder::shape(t_f32, k, rows), true, weights_2d, clamped);  // DIV
+    normed_3d = b.view(normed, normed);
+  }
   const std::int32_t cur_3d = b.view(cur, cur);
   const std::int32_t up = b.op(builder::shape(t_f32, p.n_ff_exp, k, rows), false, b.external(), cur_3d, selected);
   const std::int32_t gate = b.op(builder::shape(t_f32, p.n_ff_exp, k, rows), false, b.external(), cur_3d, selected);
@@ -272,6 +284,13 @@ constexpr std::int32_t build_moe_ffn(builder& b, const graph_params& p, std::int
   for (std::int64_t i = 0; i < k && i < 64; ++i) slices[i] = b.view(weighted, weighted);
   std::int32_t sum_out = b.op(builder::shape(t_f32, h, rows), true, slices[0], slices[1]);
   for (std::int64_t i = 2; i < k && i < 64; ++i) sum_out = b.op(builder::shape(t_f32, h, rows), true, sum_out, slices[i]);
+  if (p.n_ff_shexp != 0) {  // shared experts: a dense SwiGLU FFN added to the routed sum
+    const std::int32_t gate_s = b.op(builder::shape(t_f32, p.n_ff_shexp, rows), false, b.external(), cur);
+    const std::int32_t up_s = b.op(builder::shape(t_f32, p.n_ff_shexp, rows), false, b.external(), cur);
+    const std::int32_t glu_s = b.op(builder::shape(t_f32, p.n_ff_shexp, rows), false, gate_s, up_s);
+    const std::int32_t down = b.op(builder::shape(t_f32, h, rows), false, b.external(), glu_s);
+    sum_out = b.op(builder::shape(t_f32, h, rows), true, sum_out, down);
+  }
   return sum_out;
 }
 
@@ -288,6 +307,57 @@ constexpr std::int32_t build_attention_fused(builder& b, const graph_params& p, 
   const std::int32_t k_view = b.view(qkv, qkv);
   const std::int32_t k = b.op(builder::shape(t_f32, hk, p.n_head_kv, t), true, k_view, in.pos);  // ROPE
   return store_and_attend(b, p, in, q, k, v, true);
+}
+
+// src/models/deepseek2.cpp, MLA with the absorption optimization: q_nope
+// through attn_k_b into the latent space and concatenated with the roped
+// q_pe; the compressed kv normed and concatenated with the roped k_pe is the
+// cached K (576 values); V is a view of K's first kv_lora_rank values (made
+// contiguous without flash attention); the result goes through attn_v_b.
+constexpr std::int32_t build_attention_mla(builder& b, const graph_params& p, const attn_inputs& in,
+                                           std::int32_t cur) {
+  const std::int64_t t = p.n_tokens, n = p.n_head, r = p.kv_lora, rope = p.rope_dim;
+  const std::int64_t k_len = r + rope;
+  const std::int32_t q = b.op(builder::shape(t_f32, n * (p.nope_dim + rope), t), false, b.external(), cur);
+  const std::int32_t q3 = b.view(q, q);
+  const std::int32_t q_nope = b.view(q, b.view(q, q3));
+  const std::int32_t q_abs = b.op(builder::shape(t_f32, r, t, n), false, b.external(), q_nope);
+  const std::int32_t q_abs_p = b.view(q_abs, q_abs);
+  const std::int32_t q_pe = b.op(builder::shape(t_f32, rope, n, t), true, b.view(q, q3), in.pos);  // ROPE
+  const std::int32_t q_cat = b.op(builder::shape(t_f32, k_len, n, t), false, q_abs_p, q_pe);       // CONCAT
+  const std::int32_t kv = b.op(builder::shape(t_f32, k_len, t), false, b.external(), cur);
+  const std::int32_t kv_n = b.op(builder::shape(t_f32, r, t), true, b.view(kv, kv));  // RMS_NORM of a view: new
+  const std::int32_t kv_m = b.op(builder::shape(t_f32, r, t), true, kv_n, b.external());
+  const std::int32_t kv_r = b.view(kv_m, kv_m);
+  const std::int32_t k_pe = b.op(builder::shape(t_f32, rope, 1, t), true, b.view(kv, kv), in.pos);  // ROPE
+  const std::int32_t k_cat = b.op(builder::shape(t_f32, k_len, 1, t), false, kv_r, k_pe);           // CONCAT
+  const std::int32_t cache = b.external();
+  b.view(cache, b.view(k_cat, k_cat), in.k_idxs, cache);  // SET_ROWS
+  std::int32_t out = -1;
+  if (p.flash_attn) {
+    const std::int32_t qp = b.view(q_cat, b.view(q_cat, q_cat));
+    const std::int32_t kview = b.view(cache, cache);
+    const std::int32_t kp = b.view(cache, kview);
+    const std::int32_t vp = b.view(cache, b.view(cache, kview));
+    const std::int32_t fa = b.op(builder::shape(t_f32, r, n, t), false, qp, kp, vp, in.mask);
+    const std::int32_t fa_p = b.view(fa, fa);
+    const std::int32_t v_up = b.op(builder::shape(t_f32, p.v_mla_dim, t, n), false, b.external(), fa_p);
+    const std::int32_t cont = b.op(builder::shape(t_f32, p.v_mla_dim, n, t), false, b.view(v_up, v_up));
+    out = b.view(cont, cont);
+  } else {
+    const std::int32_t kview = b.view(cache, cache);
+    const std::int32_t vt = b.view(cache, b.view(cache, b.view(cache, kview)));  // view, permute, transpose
+    const std::int32_t v_cont = b.op(builder::shape(t_f16, in.n_kv, r), false, vt);
+    const std::int32_t kp = b.view(cache, kview);
+    const std::int32_t qp = b.view(q_cat, b.view(q_cat, q_cat));
+    const std::int32_t kq = b.op(builder::shape(t_f32, in.n_kv, t / p.n_stream, n, p.n_stream), false, kp, qp);
+    const std::int32_t sm =
+        b.op(builder::shape(t_f32, in.n_kv, t / p.n_stream, n, p.n_stream), true, kq, in.mask);
+    const std::int32_t kqv = b.op(builder::shape(t_f32, r, t / p.n_stream, n, p.n_stream), false, v_cont, sm);
+    const std::int32_t v_up = b.op(builder::shape(t_f32, p.v_mla_dim, t, n), false, b.external(), kqv);
+    out = b.op(builder::shape(t_f32, p.v_mla_dim * n, t), false, b.view(v_up, v_up));  // CONT
+  }
+  return b.op(builder::shape(t_f32, p.n_embd, t), false, b.external(), out);  // wo
 }
 
 // The dense decoder of src/models/llama.cpp and qwen2.cpp: per layer
@@ -307,7 +377,7 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
     if (with_pos) in.pos = b.input(builder::shape(t_i32, t));
     in.v_rot = p.v_rot != 0 ? b.input(builder::shape(t_f32, p.v_rot, p.v_rot)) : -1;
     in.k_idxs = b.input(builder::shape(t_i64, t));
-    in.v_idxs = b.input(builder::shape(t_i64, p.flash_attn ? t : t * p.n_head_kv * p.head_dim_v));
+    in.v_idxs = p.kv_lora != 0 ? -1 : b.input(builder::shape(t_i64, p.flash_attn ? t : t * p.n_head_kv * p.head_dim_v));
     in.mask = b.input(builder::shape(p.flash_attn ? t_f16 : t_f32, n_kv, t / p.n_stream, 1, p.n_stream));
   };
   // iSWA (Gemma-2): layer 0 slides, so the sliding cache's inputs come first
@@ -345,7 +415,8 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
       inp = b.op(builder::shape(t_f32, h, rows), true, ffn_inp, down);
       continue;
     }
-    std::int32_t ffn_out = p.n_expert != 0 ? build_moe_ffn(b, p, ffn_norm, rows) : build_ffn(b, p, ffn_norm, rows);
+    const bool moe_layer = p.n_expert != 0 && il >= p.n_dense_lead;
+    std::int32_t ffn_out = moe_layer ? build_moe_ffn(b, p, ffn_norm, rows) : build_ffn(b, p, ffn_norm, rows);
     if (p.gemma2) ffn_out = norm(ffn_out, rows);  // ffn_post_norm
     inp = b.op(builder::shape(t_f32, h, rows), true, ffn_out, ffn_inp);
   }
