@@ -92,6 +92,7 @@ inline std::optional<qmath::models::architecture> model(const std::string& name)
   if (name == "mistral-7b") return m::mistral_7b;
   if (name == "mixtral-8x7b") return m::mixtral_8x7b;
   if (name == "qwen2.5-7b") return m::qwen2_5_7b;
+  if (name == "qwen2.5-0.5b") return m::qwen2_5_0_5b;
   if (name == "qwen2.5-14b") return m::qwen2_5_14b;
   if (name == "qwen3-30b-a3b") return qwen3_30b_a3b;
   if (name == "gemma-2-9b") return m::gemma_2_9b;

@@ -46,6 +46,9 @@ MODELS = {
     # Qwen/Qwen2.5-7B
     "qwen2.5-7b": dict(arch="qwen2", layers=28, hidden=3584, heads=28, kv_heads=4, head_dim=128, ff=18944,
                        vocab=152064, ctx=131072, rope_base=1e6, qkv_bias=True),
+    # Qwen/Qwen2.5-0.5B: tied embeddings
+    "qwen2.5-0.5b": dict(arch="qwen2", layers=24, hidden=896, heads=14, kv_heads=2, head_dim=64, ff=4864,
+                         vocab=151936, ctx=32768, rope_base=1e6, qkv_bias=True, tied=True),
     # Qwen/Qwen2.5-14B
     "qwen2.5-14b": dict(arch="qwen2", layers=48, hidden=5120, heads=40, kv_heads=8, head_dim=128, ff=13824,
                         vocab=152064, ctx=131072, rope_base=1e6, qkv_bias=True),

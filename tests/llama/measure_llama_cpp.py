@@ -55,7 +55,7 @@ def full_matrix():
         for unified in (0, 1):
             for fa in ("on", "off"):
                 s.append(setting(16384, fa, n_seq=n_seq, unified=unified))
-    for ctx in (4096, 32768):
+    for ctx in (2048, 4096, 32768):
         s.append(setting(ctx, "auto"))
         s.append(setting(ctx, "on", swa_full=1))
         s.append(setting(ctx, "off", swa_full=1))

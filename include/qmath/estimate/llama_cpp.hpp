@@ -238,18 +238,21 @@ constexpr std::uint64_t v_row_values(const models::architecture& a) { return a.i
 struct kv_bytes {
   std::uint64_t k = 0;
   std::uint64_t v = 0;
+  constexpr std::uint64_t total() const { return k + v; }
 };
 
 // llama_kv_cache: per layer one K and one V tensor of cells x streams rows
 // (ggml_new_tensor_3d(type, n_embd_gqa, kv_size, n_stream)), row bytes
 // ggml_row_size(type, values). Sliding-window layers (iSWA) use swa_cells.
-constexpr kv_bytes kv_cache_bytes(const models::architecture& a, const context_params& p, const resolved_context& r) {
+// Layers [first, end) (all by default).
+constexpr kv_bytes kv_cache_bytes(const models::architecture& a, const context_params& p, const resolved_context& r,
+                                  std::uint32_t first = 0, std::uint32_t end = UINT32_MAX) {
   const std::uint64_t k_row = storage_bytes(info(p.type_k), k_row_values(a));
   const std::uint64_t v_values = v_row_values(a);
   const std::uint64_t v_row = v_values != 0 ? storage_bytes(info(p.type_v), v_values) : 0;
   const bool sliding = r.swa_cells != 0;
   kv_bytes out;
-  for (std::uint32_t i = 0; i < a.layers; ++i) {
+  for (std::uint32_t i = first; i < std::min(end, a.layers); ++i) {
     const std::uint64_t cells =
         qmath::detail::checked_mul(sliding && a.is_sliding_layer(i) ? r.swa_cells : r.n_ctx_seq, r.n_streams,
                                    detail::api, "KV cells");
