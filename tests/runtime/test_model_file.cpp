@@ -144,7 +144,9 @@ TEST_CASE("load_model prices a GGUF file from its own tensors") {
     REQUIRE(m.tensors.size() == tensors.size());
     for (std::size_t i = 0; i < tensors.size(); ++i) {
       CHECK(m.tensors[i].name == tensors[i].name);
-      CHECK(m.tensors[i].format.id == tensors[i].format.id);
+      REQUIRE(m.tensors[i].format.has_value());
+      CHECK(m.tensors[i].format->id == tensors[i].format.id);
+      CHECK(m.tensors[i].dtype == tensors[i].format.name);
       CHECK(m.tensors[i].bytes == tensors[i].bytes);
     }
   }

@@ -307,6 +307,7 @@ inline std::vector<stored_tensor> gguf_stored_tensors(const gguf::file& f) {
     stored_tensor s;
     s.name = t.name;
     s.shape.assign(t.dims.begin(), t.dims.begin() + t.n_dims);
+    s.dtype = std::string(t.format.name);
     s.format = t.format;
     s.elements = t.elements;
     s.bytes = t.bytes;

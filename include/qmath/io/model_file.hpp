@@ -35,6 +35,8 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <algorithm>
 #include <new>
 #include <optional>
 #include <sstream>
@@ -47,6 +49,7 @@
 #include "qmath/io/gguf.hpp"
 #include "qmath/io/gguf_model.hpp"
 #include "qmath/io/hf_config.hpp"
+#include "qmath/io/safetensors.hpp"
 #include "qmath/io/stored_tensor.hpp"
 #include "qmath/models/architecture.hpp"
 
@@ -135,6 +138,15 @@ inline void finish_from_tensors(model& m) {
   }
 }
 
+// Tensors that pack several weights per stored element (GPTQ/AWQ qweight
+// in I32, bitsandbytes 4-bit in U8): the file's element count is not the
+// parameter count.
+inline bool is_packed_quantized(const stored_tensor& t) {
+  const std::string_view n = t.name;
+  return n.ends_with(".qweight") || n.ends_with(".qzeros") || n.find(".quant_state.") != std::string_view::npos ||
+         n.ends_with(".absmax") || n.ends_with(".SCB");
+}
+
 inline model load_gguf_model(const std::filesystem::path& path) {
   const gguf::file f = gguf::read_file(path);
   model m;
@@ -164,7 +176,90 @@ inline model load_config_model(const std::filesystem::path& config_path) {
     m.name = std::filesystem::absolute(config_path).parent_path().filename().string();
   return m;
 }
-#endif
+
+// Adds the tensors of safetensors files to a model read from its config.json.
+inline void add_safetensors(model& m, const std::vector<safetensors::header>& headers) {
+  for (const auto& h : headers)
+    for (const auto& t : h.tensors) m.tensors.push_back(to_stored_tensor(t));
+  finish_from_tensors(m);
+  bool packed = false;
+  std::optional<std::string> one_dtype;
+  bool uniform = true;
+  for (const auto& t : m.tensors) {
+    packed = packed || is_packed_quantized(t);
+    if (!one_dtype) one_dtype = t.dtype;
+    uniform = uniform && t.dtype == *one_dtype && t.format.has_value();
+  }
+  if (packed) {
+    // The architecture's count is the real one; the file's elements are packed words.
+    m.parameter_count = m.architecture.parameters();
+    m.notes.clear();
+    m.notes.push_back("quantized checkpoint with packed weights: parameter_count is the architecture's, "
+                      "weight_bytes the file's");
+  }
+  if (uniform && !m.tensors.empty()) m.recipe = weight_recipe::uniform(*m.tensors.front().format, *m.tensors.front().format);
+}
+
+inline std::filesystem::path config_beside(const std::filesystem::path& file) {
+  const auto config = std::filesystem::absolute(file).parent_path() / "config.json";
+  QMATH_REQUIRE(std::filesystem::is_regular_file(config), load_model_api,
+                "no config.json beside it: the architecture (heads, layers, ...) comes from there");
+  return config;
+}
+
+inline std::vector<safetensors::header> read_index_shards(const std::filesystem::path& index_path,
+                                                          std::optional<std::uint64_t>& total_size) {
+  const safetensors::index ix = safetensors::parse_index(read_text_file(index_path, max_config_bytes));
+  total_size = ix.total_size;
+  const auto dir = std::filesystem::absolute(index_path).parent_path();
+  std::vector<safetensors::header> headers;
+  std::map<std::string, const safetensors::header*> by_shard;
+  headers.reserve(ix.shards.size());
+  for (const auto& shard : ix.shards) {
+    const auto path = dir / shard;
+    QMATH_REQUIRE(std::filesystem::is_regular_file(path), load_model_api, "shard '", shard,
+                  "' named in the weight_map is missing");
+    headers.push_back(safetensors::read_header(path));
+  }
+  for (std::size_t i = 0; i < ix.shards.size(); ++i) by_shard[ix.shards[i]] = &headers[i];
+  for (const auto& [name, shard] : ix.weight_map) {
+    const auto& tensors = by_shard[shard]->tensors;
+    const bool found = std::any_of(tensors.begin(), tensors.end(), [&](const auto& t) { return t.name == name; });
+    QMATH_REQUIRE(found, load_model_api, "tensor '", name, "' is not in shard '", shard, "' as the weight_map says");
+  }
+  return headers;
+}
+
+inline void check_total_size(model& m, std::optional<std::uint64_t> total_size) {
+  if (total_size && m.weight_bytes && *total_size != *m.weight_bytes) {
+    std::ostringstream note;
+    note << "the index's metadata.total_size is " << *total_size << " bytes, the shards hold " << *m.weight_bytes;
+    m.notes.push_back(note.str());
+  }
+}
+
+inline model load_safetensors_model(const std::filesystem::path& path, const std::filesystem::path& config) {
+  model m = load_config_model(config);
+  m.path = path;
+  m.format = model_format::safetensors;
+  add_safetensors(m, {safetensors::read_header(path)});
+  return m;
+}
+
+inline model load_index_model(const std::filesystem::path& path, const std::filesystem::path& config) {
+  model m = load_config_model(config);
+  m.path = path;
+  m.format = model_format::safetensors_index;
+  std::optional<std::uint64_t> total_size;
+  add_safetensors(m, read_index_shards(path, total_size));
+  check_total_size(m, total_size);
+  return m;
+}
+
+inline bool is_index_json(const std::filesystem::path& path) {
+  return path.filename().string().ends_with(".safetensors.index.json");
+}
+#endif  // QMATH_HAS_HF_CONFIG
 
 inline model load_model_unchecked(const std::filesystem::path& path) {
   namespace fs = std::filesystem;
@@ -175,6 +270,9 @@ inline model load_model_unchecked(const std::filesystem::path& path) {
     const fs::path config = path / "config.json";
     QMATH_REQUIRE(fs::is_regular_file(config), load_model_api, "the folder has no config.json");
 #if defined(QMATH_HAS_HF_CONFIG)
+    if (fs::is_regular_file(path / "model.safetensors.index.json"))
+      return load_index_model(path / "model.safetensors.index.json", config);
+    if (fs::is_regular_file(path / "model.safetensors")) return load_safetensors_model(path / "model.safetensors", config);
     return load_config_model(config);
 #endif
   }
@@ -182,10 +280,13 @@ inline model load_model_unchecked(const std::filesystem::path& path) {
   if (starts_with_gguf_magic(path)) return load_gguf_model(path);
   const std::string ext = path.extension().string();
 #if defined(QMATH_HAS_HF_CONFIG)
+  if (ext == ".safetensors") return load_safetensors_model(path, config_beside(path));
+  if (is_index_json(path)) return load_index_model(path, config_beside(path));
   if (ext == ".json") return load_config_model(path);
 #endif
   ::qmath::detail::precondition_failed(load_model_api,
-                                       "not a model file qmath reads (expected a GGUF file or a config.json)");
+                                       "not a model file qmath reads (expected a GGUF file, a config.json, a .safetensors file or a "
+                                       "model.safetensors.index.json)");
 }
 
 // "API: message" -> "qmath::io::load_model: <path>: message", on one line.

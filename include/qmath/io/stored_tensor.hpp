@@ -5,6 +5,7 @@
 // This header does not include xsimd.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ namespace qmath::io {
 struct stored_tensor {
   std::string name;                  // as the file names it
   std::vector<std::uint64_t> shape;  // as the file lists it (GGUF: ne[0] first; safetensors: outermost first)
-  format_info format{};              // the storage type (a GGUF ggml type, a safetensors dtype)
+  std::string dtype;                 // the stored type: a safetensors dtype ("BF16", "I32"), a GGUF type ("q4_k")
+  std::optional<format_info> format; // qmath's format for it; empty for types qmath has none for (I32, BOOL, ...)
   std::uint64_t elements = 0;
   std::uint64_t bytes = 0;           // exact bytes in the file
   models::tensor_class cls = models::tensor_class::other;
