@@ -15,6 +15,8 @@
 #include "qmath/formats/q5_1.hpp"
 #include "qmath/formats/iq4_nl.hpp"
 #include "qmath/formats/q2_k.hpp"
+#include "qmath/formats/q4_k.hpp"
+#include "qmath/formats/q6_k.hpp"
 #include "qmath/formats/tq1_0.hpp"
 #include "qmath/formats/tq2_0.hpp"
 #include "qmath/formats/group_int2.hpp"

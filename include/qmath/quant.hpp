@@ -16,6 +16,8 @@
 #include "qmath/kernels/q5_1.hpp"
 #include "qmath/kernels/iq4_nl.hpp"
 #include "qmath/kernels/q2_k.hpp"
+#include "qmath/kernels/q4_k.hpp"
+#include "qmath/kernels/q6_k.hpp"
 #include "qmath/kernels/tq1_0.hpp"
 #include "qmath/kernels/tq2_0.hpp"
 #include "qmath/kernels/group_int2.hpp"
