@@ -76,7 +76,7 @@ std::vector<float> student_t3(std::size_t n, unsigned seed) {
 std::vector<float> edge_blocks(std::size_t n, unsigned seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> gauss(0.f, 1.f);
-  std::uniform_int_distribution<int> kind(0, 7), where(0, 63);
+  std::uniform_int_distribution<int> kind(0, 8), where(0, 63);
   std::uniform_real_distribution<float> unit(0.f, 1.f);
   std::vector<float> x(n);
   for (std::size_t b = 0; b < n; b += 64) {
@@ -90,7 +90,8 @@ std::vector<float> edge_blocks(std::size_t n, unsigned seed) {
         case 4: x[i] = unit(rng) < 0.9f ? 0.f : gauss(rng); break;
         case 5: x[i] = (i % 2 ? -0.f : 0.f); break;
         case 6: x[i] = std::fabs(gauss(rng)) + 0.5f; break;  // no negative value
-        default: x[i] = gauss(rng) * 1e-9f; break;          // below fp16's range
+        case 7: x[i] = gauss(rng) * 1e-9f; break;           // below fp16's range
+        default: x[i] = gauss(rng) * 1e-40f; break;         // float subnormals
       }
     }
     if (k == 1 || k == 6) x[b + static_cast<std::size_t>(where(rng))] = (unit(rng) < 0.5f ? -1000.f : 1000.f);
@@ -149,7 +150,9 @@ std::vector<format_case> cases() {
   std::vector<format_case> all{
       make_case<f::q8_0>(8),  make_case<f::q4_0>(2),   make_case<f::q4_1>(3),  make_case<f::q5_0>(6),
       make_case<f::q5_1>(7),  make_case<f::iq4_nl>(20), make_case<f::q2_k>(10), make_case<f::tq1_0>(34),
-      make_case<f::tq2_0>(35), make_case<f::q4_k>(12), make_case<f::q6_k>(14),
+      make_case<f::tq2_0>(35), make_case<f::q4_k>(12), make_case<f::q6_k>(14), make_case<f::q5_k>(13),
+      make_case<f::q3_k>(11), make_case<f::q8_k>(15), make_case<f::iq4_xs>(23), make_case<f::mxfp4>(39),
+      make_case<f::nvfp4>(40),
   };
   for (auto& c : all)
     if (std::string_view(c.name) == "iq4_nl") {
@@ -301,10 +304,21 @@ int main(int argc, char** argv) {
                                    {"edge", edge_blocks(values_per_set, 3)},
                                    {"huge", huge(std::size_t{64} << 10, 4)}};
   for (const auto& c : cases()) {
-    const qmath_test::ggml::type_traits* t = lib->get_type_traits(c.ggml_type);
-    if (t == nullptr || t->to_float == nullptr || t->from_float_ref == nullptr || t->type_size != c.block_bytes ||
-        static_cast<std::size_t>(t->blck_size) != c.block_elems || !same_name(t->type_name, c.name)) {
+    const qmath_test::ggml::type_traits* traits = lib->get_type_traits(c.ggml_type);
+    if (traits == nullptr || traits->type_name == nullptr || traits->type_size != c.block_bytes ||
+        static_cast<std::size_t>(traits->blck_size) != c.block_elems || !same_name(traits->type_name, c.name)) {
       fail(std::string(c.name) + ": ggml's type traits do not match this format");
+      continue;
+    }
+    // ggml's exported quantize_row_<type>_ref / dequantize_row_<type> (the
+    // traits record leaves them out for Q8_K, an activation-only type).
+    qmath_test::ggml::type_traits copy = *traits;
+    const qmath_test::ggml::type_traits* t = &copy;
+    const std::string ggml_name = traits->type_name;
+    if (auto q = lib->symbol<qmath_test::ggml::from_float_fn>(("quantize_row_" + ggml_name + "_ref").c_str())) copy.from_float_ref = q;
+    if (auto d = lib->symbol<qmath_test::ggml::to_float_fn>(("dequantize_row_" + ggml_name).c_str())) copy.to_float = d;
+    if (copy.from_float_ref == nullptr || copy.to_float == nullptr) {
+      fail(std::string(c.name) + ": ggml exports no quantize_row_" + ggml_name + "_ref or dequantize_row_" + ggml_name);
       continue;
     }
     for (const auto& d : sets) {

@@ -1,4 +1,4 @@
-// GGUF K-quants (Q4_K, Q6_K, ...): the constexpr references evaluated at
+// GGUF K-quants (Q3_K .. Q8_K), IQ4_XS, MXFP4 and NVFP4: the constexpr references evaluated at
 // compile time equal the same code run at run time, the integer square root
 // of the constexpr path equals sqrtf, and the error paths. Bytes against the
 // real ggml are checked by tests/ggml.
@@ -18,10 +18,11 @@ using namespace qmath;
 namespace {
 
 // A deterministic block with negative, positive, small and large values.
-constexpr std::array<float, 256> sample_block(int salt) {
-  std::array<float, 256> x{};
+template <std::size_t N = 256>
+constexpr std::array<float, N> sample_block(int salt) {
+  std::array<float, N> x{};
   std::uint32_t state = 2463534242u + static_cast<std::uint32_t>(salt);
-  for (std::size_t i = 0; i < 256; ++i) {
+  for (std::size_t i = 0; i < N; ++i) {
     state ^= state << 13;
     state ^= state >> 17;
     state ^= state << 5;
@@ -31,8 +32,8 @@ constexpr std::array<float, 256> sample_block(int salt) {
   return x;
 }
 
-template <class F>
-std::vector<std::byte> run_time_block(const std::array<float, 256>& x) {
+template <class F, std::size_t N>
+std::vector<std::byte> run_time_block(const std::array<float, N>& x) {
   std::vector<std::byte> out(sizeof(typename F::block));
   quantize<F>(x, out);
   return out;
@@ -40,7 +41,7 @@ std::vector<std::byte> run_time_block(const std::array<float, 256>& x) {
 
 template <class F, int Salt>
 void check_constexpr_equals_run_time() {
-  static constexpr auto x = sample_block(Salt);
+  static constexpr auto x = sample_block<F::info.block_elems>(Salt);
   static constexpr typename F::block at_compile_time = F::quantize_block(x);
   const auto raw = std::bit_cast<std::array<std::byte, sizeof(typename F::block)>>(at_compile_time);
   const auto at_run_time = run_time_block<F>(x);
@@ -72,6 +73,13 @@ TEST_CASE("K-quant references give the same bytes at compile time and at run tim
   check_constexpr_equals_run_time<formats::q4_k, 3>();
   check_constexpr_equals_run_time<formats::q6_k, 0>();
   check_constexpr_equals_run_time<formats::q6_k, 3>();
+  check_constexpr_equals_run_time<formats::q5_k, 1>();
+  check_constexpr_equals_run_time<formats::q3_k, 1>();
+  check_constexpr_equals_run_time<formats::q3_k, 4>();
+  check_constexpr_equals_run_time<formats::q8_k, 2>();
+  check_constexpr_equals_run_time<formats::iq4_xs, 2>();
+  check_constexpr_equals_run_time<formats::mxfp4, 5>();
+  check_constexpr_equals_run_time<formats::nvfp4, 5>();
 }
 
 TEST_CASE("K-quant round trips stay within a fraction of the block's range", "[kquant]") {
@@ -102,4 +110,26 @@ TEST_CASE("K-quants reject NaN and Inf naming the block, and wrong sizes", "[kqu
   CHECK_THROWS_AS(quantize<formats::q6_k>(std::span<const float>(x).first(100), out), qmath::error);
   std::vector<float> y(256);
   CHECK_THROWS_AS(dequantize<formats::q4_k>(std::span<const std::byte>(out).first(143), y), qmath::error);
+}
+
+TEST_CASE("floor_log2_exact is floorf(log2f(x)) of the C library", "[fp4]") {
+  using qmath::detail::fp4::floor_log2_exact;
+  std::mt19937 rng(11);
+  std::size_t differ = 0, checked = 0;
+  for (int i = 0; i < (1 << 22); ++i) {
+    const float x = detail::float_from_bits(static_cast<std::uint32_t>(rng() % 0x7f7fffffu) + 1);  // every positive finite float
+    ++checked;
+    differ += floor_log2_exact(x) != std::floor(std::log2(x));
+  }
+  // Just below each power of two, where log2f rounds up to the integer.
+  for (int e = -149; e < 128; ++e) {
+    const float p = std::ldexp(1.0f, e);
+    float x = std::nextafter(p, 0.f);
+    for (int k = 0; k < 64 && x > 0; ++k, x = std::nextafter(x, 0.f)) {
+      ++checked;
+      differ += floor_log2_exact(x) != std::floor(std::log2(x));
+    }
+  }
+  CHECK(checked > 4000000);
+  CHECK(differ == 0);
 }

@@ -1,0 +1,23 @@
+#pragma once
+// Array kernels of GGUF NVFP4 (formats/nvfp4.hpp): qmath::quantize<formats::nvfp4>
+// and qmath::dequantize<formats::nvfp4>. Every architecture writes the bytes
+// and floats of the scalar reference.
+
+#include <cstddef>
+#include <span>
+
+#include "qmath/formats/nvfp4.hpp"
+#include "qmath/formats/reference.hpp"
+#include "qmath/kernels/detail/block_dispatch.hpp"
+#include "qmath/kernels/quantize.hpp"
+
+#include "qmath/kernels/detail/diagnostics_begin.hpp"
+
+namespace qmath::kernels {
+
+template <>
+struct block_kernel<formats::nvfp4> : simd_or_reference<block_kernel<formats::nvfp4>, formats::nvfp4> {};
+
+}  // namespace qmath::kernels
+
+#include "qmath/kernels/detail/diagnostics_end.hpp"
