@@ -100,15 +100,23 @@ def encode_4bit(scaled, code):
     return (FP4_RANK_TO_BITS[rank] | np.where(scaled < 0, 8, 0)).astype(np.uint8)
 
 
+def flush(x):
+    """--use_fast_math (bitsandbytes' CUDA build) flushes subnormals to zero."""
+    x = np.asarray(x, dtype=f32)
+    return np.where(np.abs(x) < np.finfo(f32).tiny, f32(0), x).astype(f32)
+
+
 def bnb_quantize_4bit(a, code, blocksize):
-    """kQuantizeBlockwise / default ops.py quantize_4bit: absmax per block, x * (1/absmax),
-    nearest code, element 2i in the high nibble. qmath: an all-zero block scales by 0."""
-    blocks = a.reshape(-1, blocksize)
+    """kQuantizeBlockwise: absmax per block of the flushed values, flush(flush(x) * (1/absmax)),
+    the kernels.cu tree, element 2i in the high nibble. A block whose absmax is 0 computes
+    0 * inf = NaN, which the tree codes as nibble 0."""
+    blocks = flush(a.reshape(-1, blocksize))
     absmax = np.abs(blocks).max(axis=1).astype(f32)
     with np.errstate(divide="ignore"):
         local = np.where(absmax == 0, f32(0), f32(1) / absmax).astype(f32)
-    scaled = (blocks * local[:, None]).astype(f32).reshape(-1)
+    scaled = flush((blocks * local[:, None]).astype(f32)).reshape(-1)
     q = encode_4bit(scaled, code)
+    q[np.repeat(absmax == 0, blocksize)] = 0
     return ((q[::2] << 4) | q[1::2]).astype(np.uint8), absmax
 
 
