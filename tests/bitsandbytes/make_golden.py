@@ -23,6 +23,10 @@ import argparse
 import os
 import sys
 
+# bitsandbytes' CPU backend looks for a kernel on the model hub at import; the
+# golden files need only its local code, so never reach the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 try:
     import numpy as np
     import torch
@@ -91,6 +95,89 @@ def datasets(code, rng):
     return cases
 
 
+def generated(n, seed):
+    """Weights computed the same way by test_bnb_golden.cpp (so they need not be stored):
+    u = ((i * 2654435761 + seed) mod 2^32) / 2^32, x = f32(2u - 1) * f32(2^(k - 8)) with
+    k = ((i / 64) * 40503 + seed) mod 16, a scale per 64 values (exact in double, one rounding)."""
+    i = np.arange(n, dtype=np.uint64)
+    h = (i * np.uint64(2654435761) + np.uint64(seed)) % np.uint64(2 ** 32)
+    u = h.astype(np.float64) / 2.0 ** 32
+    k = ((i // np.uint64(64)) * np.uint64(40503) + np.uint64(seed)) % np.uint64(16)
+    scale = np.ldexp(np.ones(n), k.astype(np.int64) - 8).astype(f32)
+    return ((2.0 * u - 1.0).astype(f32) * scale).astype(f32)
+
+
+def fnv1a64(floats):
+    """FNV-1a over the float32 bit patterns, one 32-bit word at a time."""
+    h = 0xCBF29CE484222325
+    for word in np.ascontiguousarray(floats, dtype=f32).view(np.uint32).tolist():
+        h = ((h ^ word) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def double_quant_cases(out, rng):
+    """quantize_4bit(compress_statistics=True) on generated weights: every stored field, the
+    plain absmax (compress_statistics=False), the restored absmax and a hash of the output."""
+    lines = []
+    for code, n, seed in (("nf4", 64 * 520, 11), ("fp4", 64 * 300, 12), ("nf4", 64 * 37, 13)):
+        x = generated(n, seed)
+        t = torch.from_numpy(x.copy())
+        q, st = F.quantize_4bit(t, blocksize=64, quant_type=code, compress_statistics=True)
+        _, plain = F.quantize_4bit(t, blocksize=64, quant_type=code, compress_statistics=False)
+        restored = F.dequantize_blockwise(st.absmax, st.state2) + st.offset
+        y = F.dequantize_4bit(q, st).numpy().reshape(-1)
+        name = f"{code}_dq_{n}_{seed}"
+        write(os.path.join(out, f"{name}.packed.u8"), q.numpy().reshape(-1))
+        write(os.path.join(out, f"{name}.qabsmax.u8"), st.absmax.numpy())
+        write(os.path.join(out, f"{name}.absmax2.f32"), st.state2.absmax.numpy())
+        write(os.path.join(out, f"{name}.code2.f32"), st.state2.code.numpy())
+        write(os.path.join(out, f"{name}.absmax.f32"), plain.absmax.numpy())
+        write(os.path.join(out, f"{name}.restored.f32"), restored.numpy())
+        offset_bits = int(np.array([st.offset.item()], dtype=f32).view(np.uint32)[0])
+        lines.append(f"name={name} kind=dq code={code} blocksize=64 n={n} seed={seed} "
+                     f"offset=0x{offset_bits:08x} threads={torch.get_num_threads()} out_fnv1a64=0x{fnv1a64(y):016x}")
+    return lines
+
+
+def blockwise8_cases(out, rng):
+    """quantize_blockwise(blocksize=256) with the dynamic map on a CPU: values on the edges of its
+    65536 bins and around the codes near 0 (closer together than a bin), random, zero and partial."""
+    code = F.create_dynamic_map().numpy()
+    blocks = []
+    edges = ((rng.integers(1, 65535, 85) - 0.5) / 65535.0 * 2.0 - 1.0).astype(f32)
+    vals = [f32(1.0)]
+    for e in edges:
+        vals += [np.nextafter(e, f32(-2)), e, np.nextafter(e, f32(2))]
+    blocks.append(np.array(vals[:256], dtype=f32))
+    near0 = np.concatenate([[f32(1.0)], code[100:155], (code[100:154] + code[101:155]) / f32(2),
+                            rng.standard_normal(146).astype(f32) * f32(1e-4)]).astype(f32)
+    blocks.append(near0[:256])
+    blocks.append(rng.standard_normal(256).astype(f32))
+    blocks.append(np.zeros(256, dtype=f32))
+    blocks.append((rng.standard_normal(100) * 0.01).astype(f32))  # a partial last block
+    x = np.concatenate(blocks).astype(f32)
+    q, st = F.quantize_blockwise(torch.from_numpy(x.copy()), code=torch.from_numpy(code.copy()), blocksize=256)
+    name = "blockwise8_cpu"
+    write(os.path.join(out, f"{name}.in.f32"), x)
+    write(os.path.join(out, f"{name}.q.u8"), q.numpy())
+    write(os.path.join(out, f"{name}.absmax.f32"), st.absmax.numpy())
+    return [f"name={name} kind=blockwise8 blocksize=256 n={x.size}"]
+
+
+def torch_sum_cases():
+    """torch's float32 sum and mean on a CPU of generated |values| (the offset of double
+    quantization is such a mean), below and above the 32768-element parallel grain."""
+    lines = []
+    for n, seed in ((1, 1), (7, 2), (100, 3), (1000, 4), (32768, 5), (32769, 6), (100000, 7), (1000003, 8)):
+        x = np.abs(generated(n, seed))
+        t = torch.from_numpy(x)
+        total = np.array([t.sum().item()], dtype=f32).view(np.uint32)[0]
+        mean = np.array([t.mean().item()], dtype=f32).view(np.uint32)[0]
+        lines.append(f"name=sum_{n} kind=torch_sum n={n} seed={seed} threads={torch.get_num_threads()} "
+                     f"sum=0x{int(total):08x} mean=0x{int(mean):08x}")
+    return lines
+
+
 def write(path, array):
     np.ascontiguousarray(array).tofile(path)
 
@@ -145,6 +232,10 @@ def main():
             write(os.path.join(args.out, f"{full}.out.bf16"), bf16_bits(yb).reshape(-1))
             lines.append(f"name={full} kind=dequant4 code={code} blocksize={blocksize} n={n} "
                          f"rows={shape[0]} cols={shape[1]}")
+    write(os.path.join(args.out, "code_dynamic.f32"), F.create_dynamic_map().numpy())
+    lines += double_quant_cases(args.out, rng)
+    lines += blockwise8_cases(args.out, rng)
+    lines += torch_sum_cases()
     with open(os.path.join(args.out, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {len(lines) - 1} cases to {args.out}")

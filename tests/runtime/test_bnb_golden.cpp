@@ -67,7 +67,38 @@ std::vector<golden_case> read_cases() {
   return cases;
 }
 
-std::size_t number(const golden_case& c, const char* key) { return std::stoull(c.at(key)); }
+std::size_t number(const golden_case& c, const char* key) { return std::stoull(c.at(key), nullptr, 0); }
+
+std::uint32_t hex32(const golden_case& c, const char* key) {
+  return static_cast<std::uint32_t>(std::stoul(c.at(key), nullptr, 16));
+}
+
+// make_golden.py generated(): weights both sides compute, so they need not be stored.
+std::vector<float> generated(std::size_t n, std::uint64_t seed) {
+  std::vector<float> x(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t h = (static_cast<std::uint64_t>(i) * 2654435761u + seed) % (std::uint64_t{1} << 32);
+    const double u = static_cast<double>(h) / 4294967296.0;
+    const std::uint64_t k = ((i / 64) * 40503u + seed) % 16;
+    const float scale = std::ldexp(1.0f, static_cast<int>(k) - 8);
+    x[i] = static_cast<float>(2.0 * u - 1.0) * scale;
+  }
+  return x;
+}
+
+// FNV-1a over the float32 bit patterns, one 32-bit word at a time (make_golden.py fnv1a64).
+std::uint64_t fnv1a64(const std::vector<float>& values) {
+  std::uint64_t h = 0xCBF29CE484222325u;
+  for (float v : values) h = (h ^ std::bit_cast<std::uint32_t>(v)) * 0x100000001B3u;
+  return h;
+}
+
+std::vector<golden_case> cases_of_kind(const char* kind) {
+  std::vector<golden_case> out;
+  for (auto& c : read_cases())
+    if (c.at("kind") == kind) out.push_back(c);
+  return out;
+}
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -110,6 +141,7 @@ TEST_CASE("golden: quantize_4bit on a CPU, byte for byte, and its dequantization
   const auto cases = read_cases();
   int quantize_cases = 0, dequant_cases = 0;
   for (const auto& c : cases) {
+    if (c.at("kind") != "quantize4" && c.at("kind") != "dequant4") continue;
     const std::string name = c.at("name");
     const bnb_code code = c.at("code") == "nf4" ? bnb_code::nf4 : bnb_code::fp4;
     const std::size_t blocksize = number(c, "blocksize"), n = number(c, "n");
@@ -191,5 +223,90 @@ TEST_CASE("golden: the CUDA rule differs from the CPU's where their pivots and z
     const bool ordinary = name.find("gauss_b64") != std::string::npos || name.find("gauss_b4096") != std::string::npos;
     if (ordinary && code == bnb_code::nf4) CHECK(differing == 0);
     if (name.find("pivots") != std::string::npos || name.find("tiny") != std::string::npos) CHECK(differing > 0);
+  }
+}
+
+TEST_CASE("golden: the dynamic map is create_dynamic_map's, with torch's fused linspace") {
+  const auto table = read_array<float>("code_dynamic.f32", 256);
+  CHECK(same_bits(table, std::vector<float>(bnb::dynamic_map.begin(), bnb::dynamic_map.end())));
+}
+
+TEST_CASE("golden: torch's float32 sum and mean on a CPU, below and above the parallel grain") {
+  const auto cases = cases_of_kind("torch_sum");
+  CHECK(cases.size() >= 8);
+  for (const auto& c : cases) {
+    INFO(c.at("name"));
+    auto x = generated(number(c, "n"), number(c, "seed"));
+    for (float& v : x) v = std::fabs(v);
+    CHECK(std::bit_cast<std::uint32_t>(bnb::torch_cpu_sum(x, number(c, "threads"))) == hex32(c, "sum"));
+    CHECK(std::bit_cast<std::uint32_t>(bnb::torch_cpu_mean(x, number(c, "threads"))) == hex32(c, "mean"));
+  }
+}
+
+TEST_CASE("golden: quantize_blockwise on a CPU (the 65536-bin table), byte for byte") {
+  for (const auto& c : cases_of_kind("blockwise8")) {
+    const std::size_t n = number(c, "n"), blocksize = number(c, "blocksize");
+    const auto in = read_array<float>(c.at("name") + ".in.f32", n);
+    const auto golden_q = read_array<std::uint8_t>(c.at("name") + ".q.u8", n);
+    const auto golden_absmax = read_array<float>(c.at("name") + ".absmax.f32", bnb::ceil_div(n, blocksize));
+    std::vector<std::uint8_t> q(n);
+    std::vector<float> absmax(golden_absmax.size());
+    bnb::quantize_8bit_reference(in, q, absmax, bnb::dynamic_map, blocksize, bnb_backend::cpu);
+    CHECK(q == golden_q);
+    CHECK(same_bits(absmax, golden_absmax));
+    // The GPU's dQuantize<0> codes the nearest value itself; where codes are closer than a bin
+    // (around 0) it picks differently, which is the difference the CPU's table makes.
+    std::vector<std::uint8_t> q_cuda(n);
+    bnb::quantize_8bit_reference(in, q_cuda, absmax, bnb::dynamic_map, blocksize, bnb_backend::cuda);
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < n; ++i) differing += q_cuda[i] != golden_q[i];
+    CHECK(differing > 0);
+  }
+}
+
+TEST_CASE("golden: double quantization on a CPU: every stored field, the restored absmax, the output") {
+  const auto cases = cases_of_kind("dq");
+  CHECK(cases.size() >= 3);
+  for (const auto& c : cases) {
+    const std::string name = c.at("name");
+    INFO(name);
+    const bnb_code code = c.at("code") == "nf4" ? bnb_code::nf4 : bnb_code::fp4;
+    const std::size_t n = number(c, "n"), blocksize = number(c, "blocksize");
+    const std::size_t blocks = bnb::ceil_div(n, blocksize), groups = bnb::ceil_div(blocks, bnb::dq_blocksize);
+    const auto x = generated(n, number(c, "seed"));
+    const auto golden_packed = read_array<std::uint8_t>(name + ".packed.u8", n / 2);
+    const auto golden_q = read_array<std::uint8_t>(name + ".qabsmax.u8", blocks);
+    const auto golden_absmax2 = read_array<float>(name + ".absmax2.f32", groups);
+    const auto code2 = read_array<float>(name + ".code2.f32", 256);
+    const auto golden_absmax = read_array<float>(name + ".absmax.f32", blocks);
+    const auto golden_restored = read_array<float>(name + ".restored.f32", blocks);
+    CHECK(same_bits(code2, std::vector<float>(bnb::dynamic_map.begin(), bnb::dynamic_map.end())));
+    const bnb::dq_options options{bnb_backend::cpu, number(c, "threads")};
+    for_each_arch([&]<class Arch>() {
+      std::vector<std::uint8_t> packed(n / 2), qabsmax(blocks);
+      std::vector<float> absmax2(groups), absmax(blocks);
+      float offset = 0.0f;
+      bnb::quantize_4bit_dq<Arch>(x, packed, qabsmax, absmax2, offset, code, blocksize, bnb::dynamic_map, options);
+      CHECK(packed == golden_packed);
+      CHECK(qabsmax == golden_q);
+      CHECK(same_bits(absmax2, golden_absmax2));
+      CHECK(std::bit_cast<std::uint32_t>(offset) == hex32(c, "offset"));
+      bnb::quantize_4bit<Arch>(x, packed, absmax, code, blocksize, bnb_backend::cpu);
+      CHECK(same_bits(absmax, golden_absmax));
+    });
+    // Reading bitsandbytes' state with its stored tables.
+    std::array<float, 256> table{};
+    std::copy(code2.begin(), code2.end(), table.begin());
+    const float offset = std::bit_cast<float>(hex32(c, "offset"));
+    std::vector<float> restored(blocks);
+    for (std::size_t b = 0; b < blocks; ++b)
+      restored[b] = bnb::restore_absmax(table, golden_q[b], golden_absmax2[b / bnb::dq_blocksize], offset);
+    CHECK(same_bits(restored, golden_restored));
+    for_each_arch([&]<class Arch>() {
+      std::vector<float> out(n);
+      bnb::dequantize_4bit_dq<Arch>(golden_packed, golden_q, golden_absmax2, offset, out, bnb::quant_map(code),
+                                    blocksize, table);
+      CHECK(fnv1a64(out) == number(c, "out_fnv1a64"));
+    });
   }
 }

@@ -63,6 +63,7 @@
 
 #include "qmath/detail/bits.hpp"
 #include "qmath/error.hpp"
+#include "qmath/formats/bnb_blockwise.hpp"
 #include "qmath/formats/bnb_int8.hpp"
 #include "qmath/formats/format_info.hpp"
 #include "qmath/formats/table.hpp"
@@ -70,12 +71,6 @@
 namespace qmath {
 
 enum class bnb_code : std::uint8_t { nf4, fp4 };
-
-// Whose quantizer's bytes qmath writes (see above).
-enum class bnb_backend : std::uint8_t {
-  cuda,  // csrc kQuantizeBlockwise: GPU-quantized checkpoints (the default)
-  cpu,   // backends/default/ops.py: bitsandbytes >= 0.46 on a CPU
-};
 
 namespace bnb {
 
@@ -189,98 +184,12 @@ constexpr std::uint8_t encode_cpu(bnb_code code, float scaled) noexcept {
 
 
 // ---------------------------------------------------------------------------
-// The signed 8-bit dynamic map used for double quantization:
-// functional.py create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8).
-// For i in 0..6: boundaries = torch.linspace(0.1, 1, 2^i + 1) (float32),
-// means = (b[:-1] + b[1:]) / 2, values ±10^(i-6) * means (float32 products with
-// the scalar rounded to float32, as torch multiplies a float32 tensor by a
-// Python float); then 0 and 1.0; 256 values sorted ascending.
-// torch's CPU linspace (aten/src/ATen/native/cpu/RangeFactoriesKernel.cpp,
-// linspace_kernel): step = (end - start) / (steps - 1) in float; element idx is
-// start + step*idx below steps/2 and end - step*(steps-1-idx) from there, each
-// operation rounded to float. This differs from numpy's float64 linspace cast
-// to float32 in 40 of the 256 values (tests/python/test_bnb.py), so the torch
-// rule is the one reproduced here.
-namespace detail {
-
-constexpr float torch_linspace_f32(float start, float end, int steps, int idx) noexcept {
-  const float step = (end - start) / static_cast<float>(steps - 1);
-  const int halfway = steps / 2;
-  if (idx < halfway) return start + rounded_product(step, static_cast<float>(idx));
-  return end - rounded_product(step, static_cast<float>(steps - idx - 1));
-}
-
-constexpr std::array<float, 256> make_dynamic_map() noexcept {
-  std::array<float, 256> values{};
-  std::size_t count = 0;
-  // 10^(i-6) as Python computes it (a double), converted to float by torch.
-  constexpr double powers[7] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0};
-  const float start = static_cast<float>(0.1);
-  for (int i = 0; i < 7; ++i) {
-    const int steps = (1 << i) + 1;
-    const float scale = static_cast<float>(powers[i]);
-    for (int j = 0; j + 1 < steps; ++j) {
-      const float mean = (torch_linspace_f32(start, 1.0f, steps, j) + torch_linspace_f32(start, 1.0f, steps, j + 1)) / 2.0f;
-      values[count] = scale * mean;
-      values[count + 128] = -scale * mean;
-      ++count;
-    }
-  }
-  values[count] = 0.0f;         // count == 127
-  values[count + 128] = 1.0f;   // slot 255
-  std::sort(values.begin(), values.end());
-  return values;
-}
-
-}  // namespace detail
-
-inline constexpr std::array<float, 256> dynamic_map = detail::make_dynamic_map();
-
-// kernels.cu dQuantize<0> (the non-stochastic 8-bit quantizer of
-// kQuantizeBlockwise): a 7-step descent from index 127 that tracks the codes
-// bracketing x, then a comparison with the float32 midpoint between the final
-// descent pivot and the bracketing code on x's side; a value exactly on that
-// midpoint takes the descent pivot. NaN walks down to index 0.
-constexpr std::uint8_t encode_dynamic(const std::array<float, 256>& code, float x) noexcept {
-  int pivot = 127, upper_pivot = 255, lower_pivot = 0;
-  float lower = -1.0f, upper = 1.0f;
-  float value = code[127];
-  for (int step = 64; step > 0; step >>= 1) {
-    if (x > value) {
-      lower_pivot = pivot;
-      lower = value;
-      pivot += step;
-    } else {
-      upper_pivot = pivot;
-      upper = value;
-      pivot -= step;
-    }
-    value = code[static_cast<std::size_t>(pivot)];
-  }
-  if (upper_pivot == 255) upper = code[255];
-  if (lower_pivot == 0) lower = code[0];
-  if (x > value) {
-    const float midpoint = (upper + value) * 0.5f;
-    return static_cast<std::uint8_t>(x > midpoint ? upper_pivot : pivot);
-  }
-  const float midpoint = (lower + value) * 0.5f;
-  return static_cast<std::uint8_t>(x < midpoint ? lower_pivot : pivot);
-}
-
-// ---------------------------------------------------------------------------
 // Checks shared by the reference and the SIMD API.
-
-// n / k rounded up, without n + k - 1 (which wraps for n near 2^64).
-constexpr std::size_t ceil_div(std::size_t n, std::size_t k) noexcept { return n / k + (n % k != 0 ? 1 : 0); }
 
 constexpr bool valid_blocksize(std::size_t blocksize) noexcept {
   return blocksize >= 32 && blocksize <= 4096 && (blocksize & (blocksize - 1)) == 0;
 }
 
-// Bits of |x| as an integer; |x| of every finite float orders like its bits,
-// and NaN or infinity has bits >= 0x7F800000.
-constexpr std::uint32_t abs_bits(float x) noexcept { return qmath::detail::float_bits(x) & 0x7FFFFFFFu; }
-inline constexpr std::uint32_t non_finite_bits = 0x7F800000u;
 
 constexpr void check_4bit_sizes(const char* api, std::size_t n, std::size_t packed, std::size_t absmax,
                                 std::size_t blocksize) {
@@ -290,11 +199,6 @@ constexpr void check_4bit_sizes(const char* api, std::size_t n, std::size_t pack
   QMATH_REQUIRE(absmax == blocks, api, n, " values in blocks of ", blocksize, " need ", blocks,
                 " absmax values, got ", absmax);
 }
-
-// --use_fast_math flushes subnormal operands and results to zero (the sign of
-// the zero does not matter: both trees code +0 and -0 alike).
-inline constexpr std::uint32_t min_normal_bits = 0x00800000u;
-constexpr float flush_subnormal(float x) noexcept { return abs_bits(x) < min_normal_bits ? 0.0f : x; }
 
 inline constexpr float cpu_min_divisor = 1e-38f;  // default/ops.py: absmax.clamp(min=1e-38)
 
@@ -357,51 +261,6 @@ constexpr void dequantize_4bit_reference(std::span<const std::uint8_t> packed, s
     const std::uint8_t nibble = (i % 2 == 0) ? static_cast<std::uint8_t>(byte >> 4) : static_cast<std::uint8_t>(byte & 15);
     out[i] = map[nibble] * absmax[i / blocksize];
   }
-}
-
-// 8-bit blockwise quantization with a 256-entry code (bitsandbytes
-// quantize_blockwise, CUDA rule): absmax per block, x * (1/absmax), dQuantize<0>.
-constexpr void quantize_8bit_reference(std::span<const float> in, std::span<std::uint8_t> q, std::span<float> absmax,
-                                       const std::array<float, 256>& code, std::size_t blocksize = 256) {
-  QMATH_REQUIRE(q.size() == in.size(), "qmath::bnb::quantize_blockwise", "output has ", q.size(), " bytes for ",
-                in.size(), " values");
-  QMATH_REQUIRE(blocksize > 0 && absmax.size() == ceil_div(in.size(), blocksize),
-                "qmath::bnb::quantize_blockwise", "absmax has ", absmax.size(), " values for ", in.size(),
-                " values in blocks of ", blocksize);
-  for (std::size_t block = 0; block * blocksize < in.size(); ++block) {
-    const std::size_t begin = block * blocksize, end = std::min(in.size(), begin + blocksize);
-    std::uint32_t max_bits = 0;
-    for (std::size_t i = begin; i < end; ++i) max_bits = std::max(max_bits, abs_bits(in[i]));
-    QMATH_REQUIRE(max_bits < non_finite_bits, "qmath::bnb::quantize_blockwise", "NaN or infinity in block ", block);
-    const float block_absmax = qmath::detail::float_from_bits(max_bits);
-    absmax[block] = block_absmax;
-    const float local = block_absmax == 0.0f ? 0.0f : 1.0f / block_absmax;
-    for (std::size_t i = begin; i < end; ++i) q[i] = encode_dynamic(code, in[i] * local);
-  }
-}
-
-// Restores the 4-bit absmax from its double-quantized form:
-// functional.py dequantize_4bit: absmax = dequantize_blockwise(qabsmax, state2) + offset,
-// i.e. fp32(fp32(code[q] * absmax2[block]) + offset), product rounded on its own.
-constexpr float restore_absmax(const std::array<float, 256>& code, std::uint8_t q, float absmax2, float offset) noexcept {
-  return detail::rounded_product(code[q], absmax2) + offset;
-}
-
-// Double quantization of the absmax array (functional.py quantize_4bit,
-// compress_statistics=True). Returns the offset.
-constexpr float compress_absmax_reference(std::span<const float> absmax, std::span<std::uint8_t> qabsmax,
-                                          std::span<float> absmax2, const std::array<float, 256>& code = dynamic_map) {
-  double sum = 0.0;
-  for (float a : absmax) sum += a;
-  const float offset = absmax.empty() ? 0.0f : static_cast<float>(sum / static_cast<double>(absmax.size()));
-  std::array<float, 256> chunk{};
-  for (std::size_t begin = 0; begin < absmax.size(); begin += 256) {
-    const std::size_t len = std::min<std::size_t>(256, absmax.size() - begin);
-    for (std::size_t i = 0; i < len; ++i) chunk[i] = absmax[begin + i] - offset;
-    quantize_8bit_reference(std::span<const float>(chunk.data(), len), qabsmax.subspan(begin, len),
-                            absmax2.subspan(begin / 256, 1), code, 256);
-  }
-  return offset;
 }
 
 }  // namespace bnb

@@ -443,15 +443,14 @@ void dequantize_4bit(std::span<const std::uint8_t> packed, std::span<const float
   dequantize_4bit<Arch>(packed, absmax, out, quant_map(code), blocksize);
 }
 
-inline constexpr std::size_t dq_blocksize = 256;  // functional.py quantize_4bit: quantize_blockwise(..., blocksize=256)
-
-// Double quantization: the 4-bit codes as quantize_4bit, and absmax stored as
-// qabsmax (uint8 per block, the dynamic map) with absmax2 (fp32 per 256 blocks)
-// and `offset` = mean(absmax).
+// Double quantization (formats/bnb_blockwise.hpp): the 4-bit codes as
+// quantize_4bit, and absmax stored as qabsmax (uint8 per block, the dynamic
+// map) with absmax2 (fp32 per 256 blocks) and `offset` = torch's float32
+// mean(absmax); options.backend picks both quantizers' rule.
 template <class Arch = default_arch>
 void quantize_4bit_dq(std::span<const float> in, std::span<std::uint8_t> packed, std::span<std::uint8_t> qabsmax,
                       std::span<float> absmax2, float& offset, bnb_code code, std::size_t blocksize = 64,
-                      const std::array<float, 256>& code_table = dynamic_map) {
+                      const std::array<float, 256>& code_table = dynamic_map, dq_options options = {}) {
   const std::size_t blocks = valid_blocksize(blocksize) ? ceil_div(in.size(), blocksize) : 0;
   check_4bit_sizes("qmath::bnb::quantize_4bit_dq", in.size(), packed.size(), blocks, blocksize);
   QMATH_REQUIRE(qabsmax.size() == blocks, "qmath::bnb::quantize_4bit_dq", blocks, " blocks need ", blocks,
@@ -459,8 +458,8 @@ void quantize_4bit_dq(std::span<const float> in, std::span<std::uint8_t> packed,
   QMATH_REQUIRE(absmax2.size() == ceil_div(blocks, dq_blocksize), "qmath::bnb::quantize_4bit_dq", blocks,
                 " blocks need ", ceil_div(blocks, dq_blocksize), " absmax2 values, got ", absmax2.size());
   std::vector<float> absmax(blocks);
-  quantize_4bit<Arch>(in, packed, absmax, code, blocksize);
-  offset = compress_absmax_reference(absmax, qabsmax, absmax2, code_table);
+  quantize_4bit<Arch>(in, packed, absmax, code, blocksize, options.backend);
+  offset = compress_absmax_reference(absmax, qabsmax, absmax2, code_table, options);
 }
 
 template <class Arch = default_arch>
