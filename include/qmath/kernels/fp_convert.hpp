@@ -11,7 +11,9 @@
 // bit. `out` must have exactly in.size() elements, otherwise qmath::error is
 // thrown before anything is written. The spans must not overlap.
 //
-// The last template argument picks the instruction set: qmath::default_arch
+// The last template argument picks the instruction set: qmath::auto_arch (the
+// default: the best the translation unit is compiled for, or with runtime
+// dispatch the CPU's best, see kernels/dispatch.hpp), qmath::default_arch
 // (the best the translation unit is compiled for), qmath::scalar_arch (the
 // reference), or kernels::fp_generic_arch<A> (the portable xsimd kernels on A,
 // without the x86 conversion instructions; used by the tests).
@@ -46,6 +48,7 @@
 #include "qmath/error.hpp"
 #include "qmath/fp/convert.hpp"
 #include "qmath/kernels/arch.hpp"
+#include "qmath/kernels/dispatch.hpp"
 #include "qmath/kernels/detail/call_size.hpp"
 #include "qmath/kernels/parallel.hpp"
 
@@ -657,7 +660,13 @@ inline void to_float_avx2(const From* in, float* out, std::size_t n) {
 
 template <fp_format To, class Arch>
 inline void from_float(const float* in, To* out, std::size_t n, fp8_overflow mode) {
-  if constexpr (is_scalar_arch<Arch>) {
+  if constexpr (std::is_same_v<Arch, runtime_arch>) {
+#if QMATH_DISPATCH
+    dispatch::active().from_float[dispatch::index_in<To, dispatch::fp_types>::value](in, out, n, mode);
+#else
+    from_float<To, default_arch>(in, out, n, mode);
+#endif
+  } else if constexpr (is_scalar_arch<Arch>) {
     from_float_scalar(in, out, n, mode);
   }
 #if !QMATH_DISABLE_SIMD
@@ -688,7 +697,13 @@ inline void from_float(const float* in, To* out, std::size_t n, fp8_overflow mod
 
 template <fp_format From, class Arch>
 inline void to_float(const From* in, float* out, std::size_t n) {
-  if constexpr (is_scalar_arch<Arch>) {
+  if constexpr (std::is_same_v<Arch, runtime_arch>) {
+#if QMATH_DISPATCH
+    dispatch::active().to_float[dispatch::index_in<From, dispatch::fp_types>::value](in, out, n);
+#else
+    to_float<From, default_arch>(in, out, n);
+#endif
+  } else if constexpr (is_scalar_arch<Arch>) {
     to_float_scalar(in, out, n);
   }
 #if !QMATH_DISABLE_SIMD
@@ -721,7 +736,7 @@ inline void to_float(const From* in, float* out, std::size_t n) {
 }  // namespace kernels
 
 // float -> format, with fp8's overflow mode given explicitly.
-template <fp8_format To, class Arch = default_arch>
+template <fp8_format To, class Arch = auto_arch>
 void convert(std::span<const float> in, std::span<To> out, fp8_overflow mode) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
                 " elements, the source ", in.size());
@@ -729,7 +744,7 @@ void convert(std::span<const float> in, std::span<To> out, fp8_overflow mode) {
 }
 
 // float -> format (fp8 with its default overflow mode, see fp/fp8.hpp).
-template <fp_format To, class Arch = default_arch>
+template <fp_format To, class Arch = auto_arch>
 void convert(std::span<const float> in, std::span<To> out) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
                 " elements, the source ", in.size());
@@ -738,7 +753,7 @@ void convert(std::span<const float> in, std::span<To> out) {
 }
 
 // format -> float (exact).
-template <fp_format From, class Arch = default_arch>
+template <fp_format From, class Arch = auto_arch>
 void convert(std::span<const From> in, std::span<float> out) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
                 " elements, the source ", in.size());
@@ -746,7 +761,7 @@ void convert(std::span<const From> in, std::span<float> out) {
 }
 
 // The same for a span of non-const elements, so that `convert(std::span(v), out)` deduces From.
-template <fp_format From, class Arch = default_arch>
+template <fp_format From, class Arch = auto_arch>
 void convert(std::span<From> in, std::span<float> out) {
   convert<From, Arch>(std::span<const From>(in), out);
 }
@@ -769,7 +784,7 @@ inline void convert_in_chunks(E& ex, std::size_t n, Range&& convert_range) {
 // The same conversions split over an executor's threads (qmath::threads{n},
 // see kernels/parallel.hpp); the elements written do not depend on the
 // number of threads.
-template <fp8_format To, class Arch = default_arch, class E>
+template <fp8_format To, class Arch = auto_arch, class E>
   requires executor<std::remove_cvref_t<E>>
 void convert(std::span<const float> in, std::span<To> out, fp8_overflow mode, E&& ex) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
@@ -779,7 +794,7 @@ void convert(std::span<const float> in, std::span<To> out, fp8_overflow mode, E&
   });
 }
 
-template <fp_format To, class Arch = default_arch, class E>
+template <fp_format To, class Arch = auto_arch, class E>
   requires executor<std::remove_cvref_t<E>>
 void convert(std::span<const float> in, std::span<To> out, E&& ex) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
@@ -790,7 +805,7 @@ void convert(std::span<const float> in, std::span<To> out, E&& ex) {
   });
 }
 
-template <fp_format From, class Arch = default_arch, class E>
+template <fp_format From, class Arch = auto_arch, class E>
   requires executor<std::remove_cvref_t<E>>
 void convert(std::span<const From> in, std::span<float> out, E&& ex) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
@@ -800,7 +815,7 @@ void convert(std::span<const From> in, std::span<float> out, E&& ex) {
   });
 }
 
-template <fp_format From, class Arch = default_arch, class E>
+template <fp_format From, class Arch = auto_arch, class E>
   requires executor<std::remove_cvref_t<E>>
 void convert(std::span<From> in, std::span<float> out, E&& ex) {
   convert<From, Arch>(std::span<const From>(in), out, ex);
