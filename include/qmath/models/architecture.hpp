@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "qmath/detail/checked.hpp"
 #include "qmath/error.hpp"
 #include "qmath/formats/format_info.hpp"
 
@@ -82,7 +83,9 @@ struct tensor {
   bool linear = false;       // the 2-D weight of a linear layer (what bitsandbytes quantizes)
   bool bias = false;         // a bias vector
 
-  constexpr std::uint64_t elements() const noexcept { return rows * cols * copies; }
+  constexpr std::uint64_t elements() const {
+    return detail::checked_product("qmath::models::tensor", "elements", rows, cols, copies);
+  }
   constexpr bool is_vector() const noexcept { return rows == 1; }
 };
 
@@ -130,6 +133,7 @@ struct architecture {
   std::uint32_t shared_expert_intermediate = 0;  // total FFN size of the shared expert(s), 0 if none
   bool shared_expert_gate = false;               // Qwen-MoE: Linear(hidden, 1) on the shared expert
   std::uint32_t first_dense_layers = 0;          // DeepSeek first_k_dense_replace: leading dense layers
+  bool router_bias = false;  // DeepSeek-V3 e_score_correction_bias: [experts] per MoE layer, in the checkpoint
 
   // Multi-head latent attention (DeepSeek-V2). kv_lora_rank == 0: ordinary attention.
   std::uint32_t q_lora_rank = 0;  // 0: q is a plain projection
@@ -137,6 +141,15 @@ struct architecture {
   std::uint32_t qk_nope_head_dim = 0;
   std::uint32_t qk_rope_head_dim = 0;
   std::uint32_t v_head_dim = 0;
+
+  // Encoder-decoder (T5, mT5). encoder_layers == 0: decoder-only or encoder-only.
+  // `layers` are then the decoder blocks (what a KV cache walks); the encoder
+  // blocks come first in the tensor list with layer -1, and each decoder block
+  // adds a cross-attention (norm, q, k, v, o). relative_attention_buckets: rows
+  // of the relative position bias the first block of each stack holds
+  // ([buckets, heads], T5's relative_attention_bias).
+  std::uint32_t encoder_layers = 0;
+  std::uint32_t relative_attention_buckets = 0;
 
   // The dtype the published checkpoint stores its tensors in.
   format_id checkpoint_dtype = format_id::bf16;
@@ -165,6 +178,14 @@ struct architecture {
     return full_attention_every == 0 || (layer + 1) % full_attention_every != 0;
   }
   constexpr bool is_moe_layer(std::uint32_t layer) const noexcept { return is_moe() && layer >= first_dense_layers; }
+  // Sliding-window layers among the blocks [first, end), counted without a
+  // walk over them: layer i attends fully when (i + 1) is a multiple of
+  // full_attention_every, and there are end / n - first / n such i.
+  constexpr std::uint32_t sliding_layers_in(std::uint32_t first, std::uint32_t end) const noexcept {
+    if (sliding_window == 0 || end <= first) return 0;
+    if (full_attention_every == 0) return end - first;
+    return (end - first) - (end / full_attention_every - first / full_attention_every);
+  }
 
   constexpr std::uint64_t parameters() const;
   constexpr std::uint64_t active_parameters() const;
@@ -176,6 +197,8 @@ struct architecture {
 constexpr const architecture& validate(const architecture& a) {
   constexpr const char* api = "qmath::models::validate";
   QMATH_REQUIRE(a.layers > 0, api, a.name, ": layers must be positive");
+  // tensor::layer is an int32 block index
+  QMATH_REQUIRE(a.layers <= 0x7fffffffu, api, a.name, ": ", a.layers, " layers do not fit a block index");
   QMATH_REQUIRE(a.hidden > 0, api, a.name, ": hidden size must be positive");
   QMATH_REQUIRE(a.heads > 0, api, a.name, ": attention heads must be positive");
   QMATH_REQUIRE(a.vocab > 0, api, a.name, ": vocabulary must be positive");
@@ -190,6 +213,9 @@ constexpr const architecture& validate(const architecture& a) {
                 ": leading dense layers need an FFN size");
   QMATH_REQUIRE(!a.is_mla() || (a.qk_rope_head_dim > 0 && a.qk_nope_head_dim > 0 && a.v_head_dim > 0), api,
                 a.name, ": MLA needs qk_nope_head_dim, qk_rope_head_dim and v_head_dim");
+  // k_head_dim() is qk_nope_head_dim + qk_rope_head_dim in 32 bits
+  QMATH_REQUIRE(!a.is_mla() || std::uint64_t{a.qk_nope_head_dim} + a.qk_rope_head_dim <= 0xffffffffu, api, a.name,
+                ": qk_nope_head_dim + qk_rope_head_dim overflows 32 bits");
   QMATH_REQUIRE(a.full_attention_every == 0 || a.sliding_window > 0, api, a.name,
                 ": a sliding-window pattern needs a window");
   QMATH_REQUIRE(a.kind == model_kind::decoder || !a.tied_embeddings, api, a.name,
@@ -229,9 +255,36 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
     f(tensor{tensor_class::other, tensor_role::token_type_embedding, -1, a.token_types, h, 1, false, false});
   if (a.embedding_norm) norm(-1, h);
 
+  const auto relative_bias = [&](std::int32_t layer) {
+    if (a.relative_attention_buckets != 0)
+      f(tensor{tensor_class::attention, tensor_role::attn_q, layer, a.relative_attention_buckets, a.heads, 1, false,
+               false});
+  };
+  // T5's encoder stack: self-attention and FFN blocks, then its final norm.
+  for (std::uint32_t i = 0; i < a.encoder_layers; ++i) {
+    norm(-1, h);
+    linear(tensor_class::attention, tensor_role::attn_q, -1, a.q_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_k, -1, a.k_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_v, -1, a.v_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_o, -1, h, a.attn_out_dim(), a.o_bias);
+    if (i == 0) relative_bias(-1);
+    norm(-1, h);
+    ffn(tensor_class::mlp, tensor_role::ffn_gate, tensor_role::ffn_up, tensor_role::ffn_down, -1, a.intermediate, 1);
+  }
+  if (a.encoder_layers != 0) norm(-1, h);
+
   for (std::uint32_t i = 0; i < a.layers; ++i) {
     const auto layer = static_cast<std::int32_t>(i);
     for (std::uint32_t n = 0; n < a.norms_per_layer; ++n) norm(layer, h);
+    if (i == 0 && a.encoder_layers != 0) relative_bias(layer);
+    if (a.encoder_layers != 0) {
+      // Cross-attention over the encoder output (T5LayerCrossAttention).
+      norm(layer, h);
+      linear(tensor_class::attention, tensor_role::attn_q, layer, a.q_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_k, layer, a.k_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_v, layer, a.v_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_o, layer, h, a.attn_out_dim(), a.o_bias);
+    }
     // attention
     if (a.is_mla()) {
       // DeepSeek-V2 (modeling_deepseek.py DeepseekV2Attention): q either direct or
@@ -249,7 +302,9 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
              h, a.qkv_bias);
       norm(layer, a.kv_lora_rank);
       linear(tensor_class::attention, tensor_role::attn_kv_b, layer,
-             std::uint64_t{a.heads} * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, false);
+             detail::checked_mul(a.heads, std::uint64_t{a.qk_nope_head_dim} + a.v_head_dim,
+                                 "qmath::models::for_each_tensor", "kv_b_proj rows"),
+             a.kv_lora_rank, false);
     } else {
       linear(tensor_class::attention, tensor_role::attn_q, layer, a.q_dim(), h, a.qkv_bias);
       linear(tensor_class::attention, tensor_role::attn_k, layer, a.k_dim(), h, a.qkv_bias);
@@ -264,6 +319,7 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
     // FFN
     if (a.is_moe_layer(i)) {
       linear(tensor_class::router, tensor_role::router, layer, a.experts, h, false);
+      if (a.router_bias) vec(tensor_class::router, tensor_role::router, layer, a.experts, true);
       ffn(tensor_class::expert, tensor_role::expert_gate, tensor_role::expert_up, tensor_role::expert_down, layer,
           a.expert_intermediate, a.experts);
       if (a.shared_expert_intermediate != 0)
@@ -287,7 +343,9 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
 // as the checkpoint stores them once and as transformers' num_parameters does).
 constexpr std::uint64_t architecture::parameters() const {
   std::uint64_t n = 0;
-  for_each_tensor(*this, [&](const tensor& t) { n += t.elements(); });
+  for_each_tensor(*this, [&](const tensor& t) {
+    n = detail::checked_add(n, t.elements(), "qmath::models::architecture::parameters", "parameter count");
+  });
   return n;
 }
 
@@ -295,7 +353,11 @@ constexpr std::uint64_t architecture::parameters() const {
 constexpr std::uint64_t architecture::active_parameters() const {
   std::uint64_t n = 0;
   for_each_tensor(*this, [&](const tensor& t) {
-    n += t.cls == tensor_class::expert ? t.elements() / t.copies * active_experts : t.elements();
+    constexpr const char* api = "qmath::models::architecture::active_parameters";
+    const std::uint64_t active = t.cls == tensor_class::expert
+                                     ? detail::checked_mul(t.elements() / t.copies, active_experts, api, "active expert parameters")
+                                     : t.elements();
+    n = detail::checked_add(n, active, api, "active parameter count");
   });
   return n;
 }
