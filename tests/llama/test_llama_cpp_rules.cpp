@@ -115,3 +115,28 @@ TEST_CASE("architectures without a replayed graph say so") {
   CHECK(m.compute > 0);
   CHECK(lc::estimate(models::qwen2_5_0_5b, q4km, {.n_ctx = 2048}).compute_replayed);
 }
+
+TEST_CASE("the shortened replay equals the full replay on every catalog decoder") {
+  const lc::context_params settings[] = {
+      {.n_ctx = 4096},
+      {.n_ctx = 32768, .n_ubatch = 1024, .fa = lc::flash_attn::off},
+      {.n_ctx = 16384, .n_seq_max = 4, .type_k = format_id::q8_0, .type_v = format_id::q8_0},
+      {.n_ctx = 8192, .n_ubatch = 128, .n_seq_max = 2, .kv_unified = true, .type_k = format_id::q4_0,
+       .fa = lc::flash_attn::off},
+  };
+  int checked = 0;
+  for (const models::architecture& a : models::catalog) {
+    if (!lc::graph_modelled(a)) continue;
+    for (lc::context_params c : settings) {
+      if (a.is_mla()) c.type_k = c.fa == lc::flash_attn::off ? format_id::f16 : c.type_k, c.type_v = c.type_k;
+      INFO(a.name << " n_ctx " << c.n_ctx);
+      const lc::resolved_context r = lc::resolve(a, c);
+      auto g = lc::graph_params_of(a, c, r);
+      const std::uint64_t shortened = ggml_alloc::reserve_bytes(lc::graph_detail::build_dense(g));
+      g.full_depth = true;
+      CHECK(ggml_alloc::reserve_bytes(lc::graph_detail::build_dense(g)) == shortened);
+      ++checked;
+    }
+  }
+  CHECK(checked >= 60);
+}

@@ -399,12 +399,12 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
   };
   // The blocks after the first few are alike, and ggml's allocator enters
   // each of them in the same state (same free blocks, same live tensors at
-  // the same offsets), so replaying the leading dense layers, four blocks
-  // and the last one gives the buffer of the whole graph; an iSWA model keeps
-  // the parity of its layers. test_llama_cpp_golden checks this shortcut
-  // against the full replay on every measured row.
+  // the same offsets), so replaying the leading dense layers, two blocks
+  // and the last one gives the buffer of the whole graph; an iSWA model
+  // keeps the parity of its layers. The tests check this shortcut against
+  // the full replay on every measured row and every catalog decoder.
   std::int64_t layers = p.n_layer;
-  const std::int64_t steady = p.n_dense_lead + 4;
+  const std::int64_t steady = p.n_dense_lead + 2;
   if (!p.full_depth && layers > steady + 2) layers = steady + 1 + (p.n_layer - steady - 1) % 2;
   const std::int64_t skipped = p.n_layer - layers;
   for (std::int64_t replayed = 0; replayed < layers; ++replayed) {
