@@ -140,3 +140,18 @@ TEST_CASE("the shortened replay equals the full replay on every catalog decoder"
   }
   CHECK(checked >= 60);
 }
+
+TEST_CASE("hostile contexts are errors, not wrapped byte counts") {
+  // 2^32 - 1 tokens pad past 32 bits
+  CHECK_THROWS_AS(lc::estimate(models::llama_3_8b, q4km, {.n_ctx = 4294967295u}), qmath::error);
+  // the largest context that still resolves: its f32 KQ without flash attention is counted, not wrapped
+  const auto m = lc::estimate(models::llama_3_8b, q4km,
+                              {.n_ctx = 4294967040u, .n_batch = 4096, .n_ubatch = 4096, .fa = lc::flash_attn::off});
+  CHECK(m.compute > 4294967040ull * 4096 * 32 * 4);
+  CHECK_THROWS_AS(lc::estimate(models::llama_3_8b, q4km, {.n_ctx = 4096, .n_batch = 0}), qmath::error);
+  // 2^32 cells x 2^32 tokens x 33 x 4 bytes of KQ: past 64 bits
+  CHECK_THROWS_WITH(lc::estimate(models::llama_3_8b, q4km,
+                                 {.n_ctx = 4294967040u, .n_batch = 4294967295u, .n_ubatch = 4294967295u,
+                                  .fa = lc::flash_attn::off}),
+                    Catch::Contains("overflows 64 bits"));
+}
