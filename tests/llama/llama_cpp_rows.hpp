@@ -19,7 +19,7 @@ struct row {
   std::string model, recipe;
   qmath::llama_cpp::context_params params;
   bool refused = false;
-  std::uint64_t weights = 0, k = 0, v = 0, compute = 0;
+  std::uint64_t weights = 0, k = 0, v = 0, kv_total = 0, compute = 0;
   std::string line;
 };
 
@@ -66,6 +66,7 @@ inline std::vector<row> read(const std::string& path) {
       r.weights = std::stoull(f.at(11));
       r.k = std::stoull(f.at(12));
       r.v = std::stoull(f.at(13));
+      r.kv_total = std::stoull(f.at(14));
       r.compute = std::stoull(f.at(15));
     }
     rows.push_back(r);

@@ -38,6 +38,7 @@ TEST_CASE("qmath equals llama.cpp's dry run, row by row") {
     CHECK(m.weights == r.weights);
     CHECK(m.k_bytes == r.k);
     CHECK(m.v_bytes == r.v);
+    CHECK(m.kv_bytes() == r.kv_total);  // the KV buffer of the breakdown: K + V, no padding
     // the architectures whose graph qmath replays are exact on the compute buffer too
     if (qmath::llama_cpp::graph_modelled(*a)) {
       CHECK(m.compute == r.compute);

@@ -115,3 +115,43 @@ TEST_CASE("architectures without a replayed graph say so") {
   CHECK(m.compute > 0);
   CHECK(lc::estimate(models::qwen2_5_0_5b, q4km, {.n_ctx = 2048}).compute_replayed);
 }
+
+TEST_CASE("the shortened replay equals the full replay on every catalog decoder") {
+  const lc::context_params settings[] = {
+      {.n_ctx = 4096},
+      {.n_ctx = 32768, .n_ubatch = 1024, .fa = lc::flash_attn::off},
+      {.n_ctx = 16384, .n_seq_max = 4, .type_k = format_id::q8_0, .type_v = format_id::q8_0},
+      {.n_ctx = 8192, .n_ubatch = 128, .n_seq_max = 2, .kv_unified = true, .type_k = format_id::q4_0,
+       .fa = lc::flash_attn::off},
+  };
+  int checked = 0;
+  for (const models::architecture& a : models::catalog) {
+    if (!lc::graph_modelled(a)) continue;
+    for (lc::context_params c : settings) {
+      if (a.is_mla()) c.type_k = c.fa == lc::flash_attn::off ? format_id::f16 : c.type_k, c.type_v = c.type_k;
+      INFO(a.name << " n_ctx " << c.n_ctx);
+      const lc::resolved_context r = lc::resolve(a, c);
+      auto g = lc::graph_params_of(a, c, r);
+      const std::uint64_t shortened = ggml_alloc::reserve_bytes(lc::graph_detail::build_dense(g));
+      g.full_depth = true;
+      CHECK(ggml_alloc::reserve_bytes(lc::graph_detail::build_dense(g)) == shortened);
+      ++checked;
+    }
+  }
+  CHECK(checked >= 60);
+}
+
+TEST_CASE("hostile contexts are errors, not wrapped byte counts") {
+  // 2^32 - 1 tokens pad past 32 bits
+  CHECK_THROWS_AS(lc::estimate(models::llama_3_8b, q4km, {.n_ctx = 4294967295u}), qmath::error);
+  // the largest context that still resolves: its f32 KQ without flash attention is counted, not wrapped
+  const auto m = lc::estimate(models::llama_3_8b, q4km,
+                              {.n_ctx = 4294967040u, .n_batch = 4096, .n_ubatch = 4096, .fa = lc::flash_attn::off});
+  CHECK(m.compute > 4294967040ull * 4096 * 32 * 4);
+  CHECK_THROWS_AS(lc::estimate(models::llama_3_8b, q4km, {.n_ctx = 4096, .n_batch = 0}), qmath::error);
+  // 2^32 cells x 2^32 tokens x 33 x 4 bytes of KQ: past 64 bits
+  CHECK_THROWS_WITH(lc::estimate(models::llama_3_8b, q4km,
+                                 {.n_ctx = 4294967040u, .n_batch = 4294967295u, .n_ubatch = 4294967295u,
+                                  .fa = lc::flash_attn::off}),
+                    Catch::Contains("overflows 64 bits"));
+}

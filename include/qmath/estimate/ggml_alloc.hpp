@@ -22,13 +22,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "qmath/detail/checked.hpp"
+
 namespace qmath::ggml_alloc {
 
-// A tensor's layout, for ggml_are_same_layout (type, ne and nb).
+// A tensor's layout, for ggml_are_same_layout: its type and shape (the
+// tensors the allocator owns are contiguous, so equal shapes mean equal
+// strides; views never take part in the in-place reuse).
 struct layout {
   std::uint32_t type = 0;
   std::array<std::int64_t, 4> ne{};
-  std::array<std::int64_t, 4> nb{};
   friend constexpr bool operator==(const layout&, const layout&) = default;
 };
 
@@ -77,7 +80,8 @@ class dyn_allocator {
     blocks_[best].offset += n;
     blocks_[best].size -= n;
     if (blocks_[best].size == 0) blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(best));
-    if (offset + n > max_) max_ = offset + n;
+    const std::uint64_t end = qmath::detail::checked_add(offset, n, "qmath::ggml_alloc", "compute buffer bytes");
+    if (end > max_) max_ = end;
     return offset;
   }
   constexpr void free(std::uint64_t offset, std::uint64_t n) {

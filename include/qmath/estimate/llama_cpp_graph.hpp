@@ -15,6 +15,8 @@
 
 #include <cstdint>
 
+#include "qmath/detail/checked.hpp"
+#include "qmath/error.hpp"
 #include "qmath/estimate/ggml_alloc.hpp"
 
 namespace qmath::llama_cpp::graph_detail {
@@ -36,12 +38,14 @@ class builder {
     layout l;
     l.type = type;
     l.ne = {n0, n1, n2, n3};
-    const auto s = static_cast<std::int64_t>(type_size(type));
-    l.nb = {s, s * n0, s * n0 * n1, s * n0 * n1 * n2};
     return l;
   }
+  // ggml_nbytes of a contiguous tensor, or a qmath::error when it overflows 64 bits
   static constexpr std::uint64_t bytes(const layout& l) {
-    return static_cast<std::uint64_t>(l.ne[0] * l.ne[1] * l.ne[2] * l.ne[3]) * type_size(l.type);
+    return qmath::detail::checked_product("qmath::llama_cpp", "compute tensor bytes",
+                                          static_cast<std::uint64_t>(l.ne[0]), static_cast<std::uint64_t>(l.ne[1]),
+                                          static_cast<std::uint64_t>(l.ne[2]), static_cast<std::uint64_t>(l.ne[3]),
+                                          type_size(l.type));
   }
 
   // weights and KV cache tensors: outside the compute buffer
@@ -281,10 +285,12 @@ constexpr std::int32_t build_moe_ffn(builder& b, const graph_params& p, std::int
   const std::int32_t glu = b.op(builder::shape(t_f32, p.n_ff_exp, k, rows), false, up, gate);
   const std::int32_t experts = b.op(builder::shape(t_f32, h, k, rows), false, b.external(), glu, selected);
   const std::int32_t weighted = b.op(builder::shape(t_f32, h, k, rows), true, experts, normed_3d);  // MUL
+  QMATH_REQUIRE(k >= 1 && k <= 64, "qmath::llama_cpp", ": ", k, " experts per token is outside 1..64");
   std::int32_t slices[64]{};
-  for (std::int64_t i = 0; i < k && i < 64; ++i) slices[i] = b.view(weighted, weighted);
-  std::int32_t sum_out = b.op(builder::shape(t_f32, h, rows), true, slices[0], slices[1]);
-  for (std::int64_t i = 2; i < k && i < 64; ++i) sum_out = b.op(builder::shape(t_f32, h, rows), true, sum_out, slices[i]);
+  for (std::int64_t i = 0; i < k; ++i) slices[i] = b.view(weighted, weighted);
+  std::int32_t sum_out = slices[0];  // one expert: its slice is the output
+  if (k > 1) sum_out = b.op(builder::shape(t_f32, h, rows), true, slices[0], slices[1]);
+  for (std::int64_t i = 2; i < k; ++i) sum_out = b.op(builder::shape(t_f32, h, rows), true, sum_out, slices[i]);
   if (p.n_ff_shexp != 0) {  // shared experts: a dense SwiGLU FFN added to the routed sum
     const std::int32_t gate_s = b.op(builder::shape(t_f32, p.n_ff_shexp, rows), false, b.external(), cur);
     const std::int32_t up_s = b.op(builder::shape(t_f32, p.n_ff_shexp, rows), false, b.external(), cur);
@@ -399,12 +405,12 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
   };
   // The blocks after the first few are alike, and ggml's allocator enters
   // each of them in the same state (same free blocks, same live tensors at
-  // the same offsets), so replaying the leading dense layers, four blocks
-  // and the last one gives the buffer of the whole graph; an iSWA model keeps
-  // the parity of its layers. test_llama_cpp_golden checks this shortcut
-  // against the full replay on every measured row.
+  // the same offsets), so replaying the leading dense layers, two blocks
+  // and the last one gives the buffer of the whole graph; an iSWA model
+  // keeps the parity of its layers. The tests check this shortcut against
+  // the full replay on every measured row and every catalog decoder.
   std::int64_t layers = p.n_layer;
-  const std::int64_t steady = p.n_dense_lead + 4;
+  const std::int64_t steady = p.n_dense_lead + 2;
   if (!p.full_depth && layers > steady + 2) layers = steady + 1 + (p.n_layer - steady - 1) % 2;
   const std::int64_t skipped = p.n_layer - layers;
   for (std::int64_t replayed = 0; replayed < layers; ++replayed) {
