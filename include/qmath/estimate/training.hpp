@@ -124,7 +124,7 @@ constexpr std::uint64_t optimizer_element_bytes(const training_config& t) {
 //                 a vector exp_avg_sq [n]; states in fp32 (16-bit grads are
 //                 upcast before the state is created); beta1=None: no first moment
 constexpr std::uint64_t optimizer_state_bytes(optimizer_kind o, std::uint64_t rows, std::uint64_t cols,
-                                              std::uint32_t copies, std::uint64_t element_bytes) {
+                                              std::uint64_t copies, std::uint64_t element_bytes) {
   constexpr const char* api = "qmath::optimizer_state_bytes";
   constexpr const char* q = "optimizer state bytes";
   using detail::checked_product;
@@ -153,11 +153,14 @@ constexpr std::uint64_t trainable_parameters(const models::architecture& arch, c
   return t.method == finetune_method::full ? arch.parameters() : lora_parameters(arch, t.lora);
 }
 
-// Calls f(rows, cols, copies) for every trainable matrix or vector.
+// Calls f(rows, cols, copies) for every trainable matrix or vector; copies
+// (uint64) counts identical ones: routed experts times alike blocks.
 template <class F>
 constexpr void for_each_trainable(const models::architecture& arch, const training_config& t, F&& f) {
   if (t.method == finetune_method::full) {
-    models::for_each_tensor(arch, [&](const models::tensor& x) { f(x.rows, x.cols, x.copies); });
+    models::for_each_tensor_grouped(arch, [&](const models::tensor& x, std::uint32_t repeat) {
+      f(x.rows, x.cols, std::uint64_t{x.copies} * repeat);  // both 32-bit: cannot wrap
+    });
   } else {
     for_each_lora_matrix(arch, t.lora, f);
   }
@@ -176,7 +179,7 @@ constexpr memory_breakdown training_state(const models::architecture& arch, cons
   using detail::checked_product;
   const std::uint64_t elem = optimizer_element_bytes(t);
   std::uint64_t n = 0;
-  for_each_trainable(arch, t, [&](std::uint64_t rows, std::uint64_t cols, std::uint32_t copies) {
+  for_each_trainable(arch, t, [&](std::uint64_t rows, std::uint64_t cols, std::uint64_t copies) {
     n = checked_add(n, checked_product(api, "trainable parameters", rows, cols, copies), api, "trainable parameters");
     b.optimizer =
         checked_add(b.optimizer, optimizer_state_bytes(t.optimizer, rows, cols, copies, elem), api, "optimizer bytes");
@@ -203,10 +206,13 @@ constexpr memory_breakdown training_state(const models::architecture& arch, cons
 constexpr std::uint64_t qlora_upcast_bytes(const models::architecture& arch, const training_config& t) {
   if (t.method != finetune_method::qlora || !t.upcast_unquantized_to_fp32) return 0;
   std::uint64_t n = 0;
-  models::for_each_tensor(arch, [&](const models::tensor& x) {
+  constexpr const char* api = "qmath::qlora_upcast_bytes";
+  models::for_each_tensor_grouped(arch, [&](const models::tensor& x, std::uint32_t repeat) {
     // as weights.hpp's bnb_4bit recipe: every nn.Linear but the LM head
     const bool quantized = x.linear && x.role != models::tensor_role::output;
-    if (!quantized) n = detail::checked_add(n, x.elements(), "qmath::qlora_upcast_bytes", "upcast elements");
+    if (!quantized)
+      n = detail::checked_add(n, detail::checked_mul(x.elements(), repeat, api, "upcast elements"), api,
+                              "upcast elements");
   });
   return detail::checked_mul(2, n, "qmath::qlora_upcast_bytes", "upcast bytes");
 }
@@ -265,7 +271,7 @@ constexpr std::uint64_t training_step_activation_bytes(const models::architectur
                               "activation bytes");
   if (t.method == finetune_method::qlora) {
     std::uint64_t largest = 0;
-    models::for_each_tensor(arch, [&](const models::tensor& x) {
+    models::for_each_tensor_grouped(arch, [&](const models::tensor& x, std::uint32_t) {
       if (x.linear && x.role != models::tensor_role::output)
         largest = std::max(largest, detail::checked_mul(x.rows, x.cols, api, "matrix elements"));
     });
