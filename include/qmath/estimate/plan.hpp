@@ -69,6 +69,7 @@ constexpr const plan& validate(const plan& p) {
   QMATH_REQUIRE(p.model.max_context == 0 || p.context <= p.model.max_context || p.is_training(), api,
                 p.model.name, ": context ", p.context, " exceeds the model's ", p.model.max_context, " positions");
   (void)validate(p.parallel);
+  (void)validate(p.runtime);
   if (p.is_training()) {
     const training_config& t = validate(*p.training);
     QMATH_REQUIRE(p.gpu_layers == all_layers, api, "training keeps every layer on the GPU (use ZeRO offload)");
@@ -80,12 +81,6 @@ constexpr const plan& validate(const plan& p) {
                   api, "full fine-tuning needs floating-point weights");
   }
   return p;
-}
-
-constexpr const device& validate(const device& d) {
-  QMATH_REQUIRE(d.memory_bytes > 0 && d.usable_bytes > 0, "qmath::device", d.id, ": device has no memory");
-  QMATH_REQUIRE(d.count > 0, "qmath::device", d.id, ": device has no accelerators");
-  return d;
 }
 
 namespace detail {
@@ -117,12 +112,14 @@ constexpr std::uint64_t kv_bytes_of_layers(const plan& p, std::uint32_t first, s
   const std::uint64_t k_row = storage_bytes(c.type_k, kv_k_row(a, c.mla_compressed));
   const std::uint64_t v_len = kv_v_row(a, c.mla_compressed);
   const std::uint64_t v_row = v_len != 0 ? storage_bytes(c.type_v, v_len) : 0;
-  std::uint64_t bytes = 0;
-  for (std::uint32_t i = first; i < end; ++i) {
-    const bool sliding = e.sliding_layers != 0 && a.is_sliding_layer(i);
-    bytes += (k_row + v_row) * (sliding ? e.sliding_cells : e.full_cells);
-  }
-  return bytes;
+  // counted, not walked: the layers of one kind are alike
+  constexpr const char* api = "qmath::estimate";
+  const std::uint32_t sliding = e.sliding_layers != 0 ? a.sliding_layers_in(first, end) : 0;
+  const std::uint32_t full = end - first - sliding;
+  const std::uint64_t row = detail::checked_add(k_row, v_row, api, "KV bytes per cell");
+  return detail::checked_add(detail::checked_product(api, "KV cache bytes", row, e.sliding_cells, sliding),
+                             detail::checked_product(api, "KV cache bytes", row, e.full_cells, full), api,
+                             "KV cache bytes");
 }
 
 // Peak inference activations (compute buffers) on the GPU, activations.hpp's
@@ -179,7 +176,9 @@ constexpr plan_estimate estimate(const plan& plan_in, const device& device_in) {
     // tensor parallelism splits the KV heads (at least one per GPU), pipeline the layers
     const std::uint32_t kv_heads = a.n_kv_heads();
     const std::uint32_t heads_per_gpu = kv_heads > p.parallel.tensor ? kv_heads / p.parallel.tensor : 1;
-    out.gpu.kv_cache = detail::ceil_div(kv_gpu * heads_per_gpu / kv_heads, p.parallel.pipeline);
+    out.gpu.kv_cache = detail::ceil_div(
+        detail::checked_mul(kv_gpu, heads_per_gpu, "qmath::estimate", "KV cache bytes") / kv_heads,
+        p.parallel.pipeline);
     out.gpu.activations = detail::ceil_div(detail::plan_inference_activation_bytes(p), p.parallel.tensor);
     out.host.weights = split.host_weight_bytes;
     out.host.kv_cache = kv_host;
@@ -210,7 +209,8 @@ constexpr plan_estimate estimate(const plan& plan_in, const device& device_in) {
     out.gpu += out.host;
     out.host = {};
   }
-  const std::uint64_t dynamic = out.gpu.activations + out.gpu.kv_cache + out.gpu.gradients;
+  const std::uint64_t dynamic = detail::checked_sum("qmath::estimate", "dynamic bytes", out.gpu.activations,
+                                                    out.gpu.kv_cache, out.gpu.gradients);
   out.gpu.overhead += runtime_overhead_bytes(p.runtime, d, dynamic);
   return out;
 }
@@ -249,7 +249,8 @@ constexpr std::uint64_t footprint_bytes(const plan& p, const device& d) {
 
 constexpr std::uint64_t required_bytes_together(std::span<const plan> plans, const device& d) {
   std::uint64_t sum = 0;
-  for (const plan& p : plans) sum += footprint_bytes(p, d);
+  for (const plan& p : plans)
+    sum = detail::checked_add(sum, footprint_bytes(p, d), "qmath::required_bytes_together", "bytes of the plans");
   return sum;
 }
 

@@ -45,6 +45,9 @@ constexpr format_info bnb_4bit_info(format_id id, std::uint32_t blocksize = 64, 
 // LLM.int8 vector-wise: int8 codes and one fp32 absmax per row of `row_length`.
 constexpr format_info bnb_int8_rowwise_info(std::uint32_t row_length) {
   QMATH_REQUIRE(row_length > 0, "qmath::bnb_int8_rowwise_info", "row length must be positive");
+  // block_bits (8 per code + the 32-bit absmax) is a uint32
+  QMATH_REQUIRE(row_length <= (0xffffffffu - 32) / 8, "qmath::bnb_int8_rowwise_info", "row length ", row_length,
+                " is too long for one 32-bit block size");
   return {format_id::bnb_int8_rowwise, "int8-rowwise", format_family::bitsandbytes, row_length,
           row_length * 8 + 32, 0, 0, 0, -1, true};
 }
