@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -84,22 +85,27 @@ inline constexpr std::string_view known_types[] = {"llama", "mistral",  "mixtral
                                                    "qwen3", "qwen",     "gemma2",  "phi3",        "gpt_neox",
                                                    "bert",  "deepseek_v2", "bitnet"};
 
-}  // namespace detail
-
-// Parses the text of a config.json.
-inline models::architecture parse_hf_config(std::string_view text) {
-  using namespace detail;
+// Parses JSON text; every nlohmann failure (syntax, a number that does not
+// fit a double such as 1e400, invalid UTF-8) becomes one qmath::error line.
+inline nlohmann::json parse_json_text(std::string_view text, const char* api) {
 #if QMATH_NO_EXCEPTIONS
-  const nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-  QMATH_REQUIRE(!j.is_discarded(), hf_api, "malformed JSON");
+  nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  QMATH_REQUIRE(!j.is_discarded(), api, "malformed JSON");
+  return j;
 #else
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    ::qmath::detail::precondition_failed(hf_api, "malformed JSON: ", e.what());
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::exception& e) {
+    ::qmath::detail::precondition_failed(api, "malformed JSON: ", e.what());
   }
 #endif
+}
+
+}  // namespace detail
+
+// Reads a parsed config.json.
+inline models::architecture hf_config_from_json(const nlohmann::json& j) {
+  using namespace detail;
   QMATH_REQUIRE(j.is_object(), hf_api, "the top level must be an object, got ", json_type_name(j));
   const std::string type = get_string(j, "model_type");
   std::string_view name;
@@ -206,6 +212,14 @@ inline models::architecture parse_hf_config(std::string_view text) {
   models::validate(a);
   return a;
 }
+
+// Parses the text of a config.json.
+inline models::architecture parse_hf_config(std::string_view text) {
+  return hf_config_from_json(detail::parse_json_text(text, detail::hf_api));
+}
+
+// Notes on what the estimate of a config leaves out (one line each).
+inline std::vector<std::string> hf_config_notes(const nlohmann::json&) { return {}; }
 
 // Reads a config.json file.
 inline models::architecture read_hf_config(const std::string& path) {
