@@ -67,8 +67,16 @@ inline setup build_setup(const options& o, const std::string& model_text, std::v
   const auto& a = s.model.arch;
   const bool training = o.mode != mode_t::inference;
   s.mode_label = mode_name(o.mode);
-  s.runtime = runtime_text.empty() ? (training ? &qmath::runtimes::transformers : &qmath::runtimes::llama_cpp)
-                                   : find_runtime(runtime_text);
+  using fmt = qmath::io::model_format;
+  const bool gguf_file = s.model.format == fmt::gguf;
+  const bool safetensors_file = s.model.format == fmt::safetensors || s.model.format == fmt::safetensors_index;
+  if (runtime_text.empty())
+    s.runtime = training || safetensors_file ? &qmath::runtimes::transformers : &qmath::runtimes::llama_cpp;
+  else
+    s.runtime = find_runtime(runtime_text);
+  if (gguf_file && training) throw usage_error("--model " + model_text + " is a GGUF file: training needs the Hugging Face checkpoint (config.json)");
+  if (gguf_file && !is_gguf_runtime(*s.runtime))
+    throw usage_error("--model " + model_text + " is a GGUF file: it runs under llama.cpp or ollama, not " + std::string(s.runtime->name));
   if (training && is_gguf_runtime(*s.runtime))
     throw usage_error("--mode " + s.mode_label + ": " + std::string(s.runtime->name) +
                       " does not train; use --runtime transformers");
@@ -81,13 +89,32 @@ inline setup build_setup(const options& o, const std::string& model_text, std::v
     else if (is_gguf_runtime(*s.runtime)) w = "Q4_K_M";
     else w = "checkpoint";
   }
-  s.weights = parse_weights(w, *s.runtime, a);
+  if (weights_text.empty() && s.model.file_recipe && (gguf_file || (safetensors_file && !is_gguf_runtime(*s.runtime)) ) &&
+      o.mode != mode_t::qlora) {
+    // a file prices as the recipe it was made with
+    s.weights = {*s.model.file_recipe, recipe_label(*s.model.file_recipe, a)};
+    w = s.weights.label;
+  } else {
+    s.weights = parse_weights(w, *s.runtime, a);
+  }
   // a recipe whose rows do not split into its blocks is bad input, said now
   try {
     (void)qmath::weight_bytes(a, s.weights.recipe);
   } catch (const qmath::error& e) {
     throw usage_error("--weights " + w + " does not fit " + std::string(a.name) + "'s tensor shapes: " + e.what());
   }
+  if (s.model.file_weight_bytes) {
+    const std::uint64_t estimate = qmath::weight_bytes(a, s.weights.recipe).total();
+    const std::uint64_t exact = *s.model.file_weight_bytes;
+    const double diff = 100.0 * (static_cast<double>(estimate) - static_cast<double>(exact)) / static_cast<double>(exact);
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%+.2f%%", diff);
+    notes.push_back(std::string(model_text) + ": " + std::to_string(s.model.file_tensors) + " tensors, " +
+                    std::to_string(exact) + " bytes and " + std::to_string(s.model.parameters()) +
+                    " parameters in the file; the plan prices " + s.weights.label + " at " + std::to_string(estimate) +
+                    " bytes (" + pct + ")");
+  }
+  for (const auto& n : s.model.file_notes) notes.push_back(std::string(model_text) + ": " + n);
 
   qmath::plan& p = s.plan;
   p.model = a;

@@ -154,7 +154,7 @@ inline void print_table(const options& o, const run_result& r) {
   const setup& s = r.setups.front();
   const auto& a = s.plan.model;
   std::printf("%.*s: %s parameters (%.2f B)", static_cast<int>(a.name.size()), a.name.data(),
-              thousands(a.parameters()).c_str(), static_cast<double>(a.parameters()) / 1e9);
+              thousands(s.model.parameters()).c_str(), static_cast<double>(s.model.parameters()) / 1e9);
   if (a.is_moe()) std::printf(", %s active", thousands(a.active_parameters()).c_str());
   if (s.plan.is_training()) std::printf(", %s trainable", thousands(trainable_count(s)).c_str());
   std::printf("\n%s with %.*s: %s\n", s.mode_label.c_str(), static_cast<int>(s.plan.runtime.name.size()),
@@ -246,7 +246,9 @@ inline nlohmann::ordered_json to_json(const options& o, const run_result& r) {
   const bool training = p.is_training();
   J out;
   out["model"] = {{"name", std::string(a.name)},
-                  {"params", a.parameters()},
+                  {"params", s.model.parameters()},
+                  {"file", s.model.format ? J(s.model.origin) : J(nullptr)},
+                  {"file_weight_bytes", s.model.file_weight_bytes ? J(*s.model.file_weight_bytes) : J(nullptr)},
                   {"active_params", a.active_parameters()},
                   {"trainable_params", training ? J(trainable_count(s)) : J(nullptr)}};
   J settings;

@@ -14,6 +14,7 @@
 
 #include <qmath/devices/lookup.hpp>
 #include <qmath/io/hf_config.hpp>
+#include <qmath/io/model_file.hpp>
 #include <qmath/memory.hpp>
 #include <qmath/models.hpp>
 
@@ -49,6 +50,14 @@ struct model_choice {
   qmath::models::architecture arch;
   std::string model_type;  // transformers' model_type: PEFT's LoRA defaults key on it
   std::string origin;      // "catalog" or the file read
+  // a model file: what qmath::io::load_model read
+  std::optional<qmath::io::model_format> format;
+  std::optional<std::uint64_t> file_weight_bytes, file_parameters;
+  std::optional<qmath::weight_recipe> file_recipe;
+  std::vector<std::string> file_notes;
+  std::size_t file_tensors = 0;
+
+  std::uint64_t parameters() const { return file_parameters.value_or(arch.parameters()); }
 };
 
 // transformers' model_type of the catalog's architectures (their config.json).
@@ -73,42 +82,39 @@ inline std::string catalog_model_type(std::string_view name) {
 
 inline model_choice find_model(std::string_view text) {
   for (const auto& m : qmath::models::catalog)
-    if (lower(m.name) == lower(text)) return {m, catalog_model_type(m.name), "catalog"};
+    if (lower(m.name) == lower(text)) {
+      model_choice c;
+      c.arch = m;
+      c.model_type = catalog_model_type(m.name);
+      c.origin = "catalog";
+      return c;
+    }
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::path path(text);
   if (fs::exists(path, ec)) {
-    fs::path config = path;
-    if (fs::is_directory(path, ec)) config = path / "config.json";
-    const std::string ext = lower(config.extension().string());
-    if (ext == ".gguf" || ext == ".safetensors" || lower(config.filename().string()).find(".index.json") !=
-                                                      std::string::npos)
-      throw usage_error("--model " + std::string(text) +
-                        ": this build reads config.json files and folders only (GGUF and safetensors arrive with "
-                        "qmath::io::load_model)");
-    if (!fs::exists(config, ec)) throw usage_error("--model " + std::string(text) + ": no config.json in this folder");
-#ifdef QMATH_HAS_HF_CONFIG
+    qmath::io::model m;
     try {
-      auto arch = qmath::io::read_hf_config(config.string());
-      std::string type;
-      {
-        std::ifstream in(config);
-        const auto j = nlohmann::json::parse(in, nullptr, false);
-        if (j.is_object() && j.contains("model_type") && j["model_type"].is_string())
-          type = j["model_type"].get<std::string>();
-      }
-      std::string name = path.filename().string();
-      if (name == "config.json") name = path.parent_path().filename().string();
-      if (name.empty()) name = config.string();
-      arch.name = intern(name);
-      return {arch, type, config.string()};
+      m = qmath::io::load_model(path);
     } catch (const qmath::error& e) {
-      throw usage_error("--model " + std::string(text) + ": " + e.what());
+      throw usage_error(std::string("--model: ") + e.what());
     }
-#else
-    throw usage_error("--model " + std::string(text) + ": this build has no JSON reader (nlohmann_json)");
-#endif
+    model_choice c;
+    c.arch = m.architecture;
+    c.model_type = std::string(m.architecture.name);
+    c.arch.name = intern(m.name.empty() ? path.filename().string() : m.name);
+    c.origin = m.path.string();
+    c.format = m.format;
+    c.file_weight_bytes = m.weight_bytes;
+    c.file_parameters = m.parameter_count;
+    c.file_recipe = m.recipe;
+    c.file_notes = m.notes;
+    c.file_tensors = m.tensors.size();
+    return c;
   }
+  const std::string ext = lower(path.extension().string());
+  if (text.find('/') != std::string_view::npos || ext == ".gguf" || ext == ".json" || ext == ".safetensors")
+    throw usage_error("--model " + std::string(text) + ": no such file or folder");
   std::vector<std::string_view> names;
   for (const auto& m : qmath::models::catalog) names.push_back(m.name);
   const auto close = qmath::devices::closest_names(text, names, 4);
