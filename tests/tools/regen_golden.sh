@@ -26,3 +26,5 @@ while IFS=$'\t' read -r name args; do
   n=$((n + 1))
 done <"$here/cases.tsv"
 echo "wrote $n cases to tests/tools/golden"
+# the README's examples show these outputs
+python3 "$here/readme_examples.py" "$root/README.md" --write
