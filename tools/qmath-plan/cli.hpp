@@ -36,6 +36,7 @@ struct options {
   std::optional<std::uint64_t> context;
   std::optional<std::uint64_t> batch;
   std::optional<std::uint64_t> ubatch;
+  std::optional<std::uint64_t> n_batch;  // -b
   switch_t flash_attention = switch_t::automatic;
   bool flash_attention_given = false;
   std::optional<std::uint64_t> gpu_layers;
@@ -153,14 +154,14 @@ inline const std::vector<flag>& flags() {
         [](options& o, std::string_view v) { o.weights = v; });
     // ---- inference settings
     add("inference", {"--context", "--ctx-size", "-c"}, "N",
-        "tokens per sequence (8k = 8192); llama.cpp's -c is the whole cache, split over --parallel sequences",
+        "tokens per sequence (8k = 8192); with --parallel, llama.cpp's -c: the whole cache over the sequences",
         [=](options& o, std::string_view v) { o.context = parse_positive("--context", v, true, max_context); });
     add("inference", {"--batch"}, "N", "sequences at once (training: the micro-batch per GPU)",
         [](options& o, std::string_view v) { o.batch = parse_positive("--batch", v, false, 65536); });
     add("inference", {"--ubatch", "--ubatch-size", "-ub"}, "N", "tokens per forward pass (llama.cpp n_ubatch, 512)",
         [=](options& o, std::string_view v) { o.ubatch = parse_positive("--ubatch", v, true, max_context); });
-    add("inference", {"--batch-size", "-b"}, "N", "llama.cpp's logical batch n_batch (memory follows --ubatch)",
-        [=](options&, std::string_view v) { (void)parse_positive("--batch-size", v, true, max_context); });
+    add("inference", {"--batch-size", "-b"}, "N", "llama.cpp's logical batch n_batch (2048)",
+        [=](options& o, std::string_view v) { o.n_batch = parse_positive("--batch-size", v, true, max_context); });
     add("inference", {"--parallel", "-np"}, "N", "llama.cpp: sequences served at once (n_seq_max)",
         [](options& o, std::string_view v) { o.n_parallel = parse_positive("--parallel", v, false, 65536); });
     add("inference", {"--kv"}, "FORMAT", "KV cache type for K and V: f16 (default), bf16, f32, q8_0, q4_0, ...",

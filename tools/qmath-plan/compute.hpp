@@ -45,18 +45,23 @@ inline std::string mode_name(mode_t m) {
 
 // Settings the library does not model yet are said, never dropped silently.
 inline void note_unmodelled(const options& o, const setup& s, std::vector<std::string>& notes) {
-  auto no_effect = [&](const std::string& what, const std::string& why) {
-    notes.push_back(what + " has no effect yet: " + why);
+  const bool llama = is_gguf_runtime(*s.runtime);
+  auto llama_only = [&](const char* flag) {
+    throw usage_error(std::string(flag) + " is llama.cpp's flag: add --runtime llama.cpp (or ollama)");
   };
-  if (o.ubatch) no_effect("--ubatch " + std::to_string(*o.ubatch), "compute buffers are priced at llama.cpp's n_ubatch 512");
-  if (o.flash_attention_given && o.flash_attention == switch_t::off)
-    no_effect("--flash-attention off", "the plan prices attention with flash attention (llama.cpp's auto turns it on)");
-  if (s.kv_k_label != s.kv_v_label)
-    no_effect("--kv-v " + s.kv_v_label, "K and V are both priced as " + s.kv_k_label);
-  if (o.kv_unified) no_effect("--kv-unified", "each sequence is priced with its own --context cells");
-  if (o.swa_full) no_effect("--swa-full", "sliding-window layers keep only their window");
-  if (was_given(o, "--batch-size"))
-    notes.push_back("--batch-size does not change memory: llama.cpp's compute buffer follows --ubatch");
+  if (!llama) {
+    if (o.ubatch) llama_only("--ubatch");
+    if (o.n_batch) llama_only("--batch-size");
+    if (o.kv_unified) llama_only("--kv-unified");
+    if (o.swa_full) llama_only("--swa-full");
+    if (o.flash_attention_given && o.flash_attention == switch_t::off && !s.plan.is_training())
+      notes.push_back("--flash-attention off has no effect yet with " + std::string(s.runtime->name) +
+                      ": attention is priced as SDPA's fused kernels (no seq x seq scores)");
+    if (s.kv_k_label != s.kv_v_label)
+      throw usage_error("--kv-k and --kv-v differ: " + std::string(s.runtime->name) + " keeps K and V in one dtype");
+  } else if (o.kv_unified) {
+    notes.push_back("--kv-unified: one KV buffer for all sequences, which is also qmath's default for llama.cpp plans");
+  }
   if (o.lora_alpha) notes.push_back("--lora-alpha " + std::to_string(*o.lora_alpha) + " scales the update and costs no memory");
 }
 
@@ -142,7 +147,7 @@ inline setup build_setup(const options& o, const std::string& model_text, std::v
     batch = *o.n_parallel;
   }
   std::uint64_t context = o.context.value_or(training ? 2048 : 8192);
-  if (o.n_parallel && o.context && !o.kv_unified) {
+  if (o.n_parallel && o.context) {
     if (*o.context < batch) throw usage_error("--ctx-size " + std::to_string(*o.context) + " is less than one cell per --parallel sequence");
     context = *o.context / batch;  // llama.cpp n_ctx_seq = n_ctx / n_seq_max
     notes.push_back("llama.cpp splits --ctx-size " + std::to_string(*o.context) + " over " + std::to_string(batch) +
@@ -153,7 +158,12 @@ inline setup build_setup(const options& o, const std::string& model_text, std::v
     s.context_defaulted = true;
     notes.push_back("context " + std::to_string(context) + ", " + std::string(a.name) + "'s longest (--context to change)");
   }
-  if (a.kind == qmath::models::model_kind::decoder && !training && a.max_context != 0 && context > a.max_context)
+  const bool above_trained = a.kind == qmath::models::model_kind::decoder && !training && a.max_context != 0 &&
+                             context > a.max_context;
+  if (above_trained && is_gguf_runtime(*s.runtime))
+    notes.push_back("context " + std::to_string(context) + " is above the " + std::to_string(a.max_context) + " tokens " +
+                    std::string(a.name) + " was trained on: llama.cpp allocates it and warns");
+  else if (above_trained)
     throw usage_error("--context " + std::to_string(context) + " exceeds " + std::string(a.name) + "'s " +
                       std::to_string(a.max_context) + " positions");
   if (a.kind == qmath::models::model_kind::encoder && a.max_context != 0 && context > a.max_context)
@@ -161,6 +171,19 @@ inline setup build_setup(const options& o, const std::string& model_text, std::v
                       std::to_string(a.max_context) + " positions");
   p.batch = static_cast<std::uint32_t>(batch);
   p.context = context;
+  if (is_gguf_runtime(*s.runtime)) {
+    // llama-server's context flags (plan.llama: llama_context_params)
+    p.llama.allow_above_trained_context = above_trained;
+    if (o.n_batch) p.llama.n_batch = static_cast<std::uint32_t>(*o.n_batch);
+    if (o.ubatch) p.llama.n_ubatch = static_cast<std::uint32_t>(*o.ubatch);
+    if (o.kv_unified) p.llama.kv_unified = true;
+    if (o.swa_full) p.llama.swa_full = true;
+    if (vf.id != kf.id) p.llama.type_v = vf.id;
+    if (o.flash_attention_given)
+      p.llama.flash_attn = o.flash_attention == switch_t::on    ? qmath::llama_cpp::flash_attn::on
+                           : o.flash_attention == switch_t::off ? qmath::llama_cpp::flash_attn::off
+                                                                : qmath::llama_cpp::flash_attn::automatic;
+  }
 
   if (o.gpu_layers) {
     if (training) throw usage_error("--gpu-layers: training keeps every layer on the GPU (use --offload)");
@@ -232,8 +255,11 @@ inline setup build_setup(const options& o, const std::string& model_text, std::v
   }
   try {
     (void)qmath::validate(p);
+    if (p.is_llama_cpp() && !training) (void)qmath::estimate(p, qmath::devices::cpu_128gb);  // llama.cpp's own checks
   } catch (const qmath::error& e) {
-    throw usage_error(e.what());
+    std::string line = e.what();
+    for (std::size_t at; (at = line.find(": : ")) != std::string::npos;) line.erase(at, 2);
+    throw usage_error(line);
   }
   return s;
 }
@@ -425,7 +451,10 @@ inline std::vector<remedy> find_remedies(const qmath::plan& p, const qmath::devi
       const auto next = p.kv_type.block_bits * 1.0 / p.kv_type.block_elems > 8.5 ? qmath::format_id::q8_0 : qmath::format_id::q4_0;
       if (p.kv_type.id != qmath::format_id::q4_0) {
         const auto f = qmath::info(next);
-        consider("KV cache " + std::string(f.name) + " (--kv " + std::string(f.name) + ")", [f](qmath::plan& q) { q.kv_type = f; });
+        consider("KV cache " + std::string(f.name) + " (--kv " + std::string(f.name) + ")", [f](qmath::plan& q) {
+          q.kv_type = f;
+          q.llama.type_v.reset();
+        });
       }
     } else if (p.runtime.name == "vllm" && p.kv_type.block_bits == 16) {
       const auto f = qmath::info(qmath::format_id::fp8_e4m3);

@@ -195,7 +195,9 @@ int main(int argc, char** argv) {
   } catch (const qmath_plan::usage_error& e) {
     std::fprintf(stderr, "qmath-plan: %s\n", e.what());
   } catch (const qmath::error& e) {
-    std::fprintf(stderr, "qmath-plan: %s\n", e.what());
+    std::string line = e.what();
+    for (std::size_t at; (at = line.find(": : ")) != std::string::npos;) line.erase(at, 2);  // an empty model name
+    std::fprintf(stderr, "qmath-plan: %s\n", line.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "qmath-plan: internal error: %s\n", e.what());
   }

@@ -262,6 +262,23 @@ inline nlohmann::ordered_json to_json(const options& o, const run_result& r) {
   settings["context"] = p.context;
   settings["batch"] = p.batch;
   settings["gpu_layers"] = p.gpu_layers == qmath::all_layers ? J("all") : J(p.gpu_layers);
+  if (p.is_llama_cpp() && !training) {
+    const char* fa = p.llama.flash_attn == qmath::llama_cpp::flash_attn::on    ? "on"
+                     : p.llama.flash_attn == qmath::llama_cpp::flash_attn::off ? "off"
+                                                                               : "auto";
+    settings["llama_cpp"] = {{"n_ctx", p.context * p.batch},
+                             {"n_batch", p.llama.n_batch},
+                             {"n_ubatch", p.llama.n_ubatch},
+                             {"n_seq_max", p.batch},
+                             {"kv_unified", p.llama.kv_unified},
+                             {"type_k", std::string(p.kv_type.name)},
+                             {"type_v", std::string(qmath::info(p.llama.type_v.value_or(p.kv_type.id)).name)},
+                             {"flash_attn", fa},
+                             {"swa_full", p.llama.swa_full},
+                             {"n_gpu_layers", p.gpu_layers == qmath::all_layers ? J(-1) : J(p.gpu_layers)}};
+  } else {
+    settings["llama_cpp"] = nullptr;
+  }
   settings["tensor_parallel"] = p.parallel.tensor;
   settings["pipeline_parallel"] = p.parallel.pipeline;
   if (training) {
