@@ -132,7 +132,7 @@ inline const std::vector<flag>& flags() {
     constexpr std::uint64_t max_context = std::uint64_t{1} << 24;
     // ---- what to plan
     add("model and device", {"--model"}, "NAME|FILE",
-        "catalog model (case-insensitive) or a config.json, a folder holding one, a GGUF file",
+        "catalog model (case-insensitive), or a model file: config.json or its folder, GGUF, .safetensors, model.safetensors.index.json",
         [](options& o, std::string_view v) { o.model = v; o.model_given = true; });
     add("model and device", {"--device"}, "NAME",
         "table id or name (\"RTX 3060\", \"A100 40GB\", \"M2 Pro 16GB\", \"t4\"), `all`, or `local`; repeatable",

@@ -167,7 +167,21 @@ int run(int argc, char** argv) {
         bytes.push_back(qmath::footprint_bytes(m.plan, d));
       }
       r.together_bytes.push_back(bytes);
-      r.together_fits.push_back(qmath::fits_together(plans, d));
+      const bool together = qmath::fits_together(plans, d);
+      r.together_fits.push_back(together);
+      // what fits instead: the most accurate recipe of --model beside the others
+      std::optional<std::pair<std::string, std::uint64_t>> instead;
+      if (!together) {
+        for (const auto& c : candidate_recipes(plans.front())) {
+          std::vector<qmath::plan> trial = plans;
+          trial.front().weights = c;
+          if (plan_fits(trial.front(), d) && qmath::fits_together(trial, d)) {
+            instead = std::make_pair(recipe_label(c, trial.front().model), qmath::required_bytes_together(trial, d));
+            break;
+          }
+        }
+      }
+      r.together_instead.push_back(instead);
     }
   }
 

@@ -55,6 +55,7 @@ struct run_result {
   // --together: per device, each model's footprint
   std::vector<std::vector<std::uint64_t>> together_bytes;
   std::vector<bool> together_fits;
+  std::vector<std::optional<std::pair<std::string, std::uint64_t>>> together_instead;  // --model's recipe that fits beside
 };
 
 inline std::string settings_line(const setup& s) {
@@ -211,6 +212,10 @@ inline void print_table(const options& o, const run_result& r) {
                   static_cast<int>(std::min<std::size_t>(r.devices[i].name.size(), 40)), r.devices[i].name.data(),
                   parts.c_str(), gib2(sum).c_str(), gib2(r.devices[i].usable_bytes).c_str(),
                   r.together_fits[i] ? "fits" : "does not fit");
+      if (!r.together_fits[i] && r.together_instead[i])
+        std::printf("  %-40s instead: %.*s in %s fits beside the others (%s GiB together)\n", "",
+                    static_cast<int>(r.setups[0].plan.model.name.size()), r.setups[0].plan.model.name.data(),
+                    r.together_instead[i]->first.c_str(), gib2(r.together_instead[i]->second).c_str());
     }
   }
   for (const auto& ans : r.answers) {
@@ -373,7 +378,10 @@ inline nlohmann::ordered_json to_json(const options& o, const run_result& r) {
       std::uint64_t sum = 0;
       for (const auto b : r.together_bytes[i]) sum += b;
       per.push_back({{"id", std::string(r.devices[i].id)}, {"footprint_bytes", r.together_bytes[i]},
-                     {"total_bytes", sum}, {"usable_bytes", r.devices[i].usable_bytes}, {"fits", static_cast<bool>(r.together_fits[i])}});
+                     {"total_bytes", sum}, {"usable_bytes", r.devices[i].usable_bytes}, {"fits", static_cast<bool>(r.together_fits[i])},
+                     {"instead", r.together_instead[i] ? J{{"weights", r.together_instead[i]->first},
+                                                          {"total_bytes", r.together_instead[i]->second}}
+                                                       : J(nullptr)}});
     }
     t["devices"] = per;
     out["together"] = t;
