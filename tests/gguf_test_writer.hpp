@@ -89,7 +89,7 @@ inline std::vector<gguf_tensor_spec> gguf_tensors_of(const qmath::models::archit
       case tensor_role::shared_gate: base = "ffn_gate_shexp"; break;
       case tensor_role::shared_up: base = "ffn_up_shexp"; break;
       case tensor_role::shared_down: base = "ffn_down_shexp"; break;
-      case tensor_role::router: base = "ffn_gate_inp"; break;
+      case tensor_role::router: base = t.bias ? "exp_probs_b" : "ffn_gate_inp"; break;
       case tensor_role::shared_expert_router: base = "ffn_gate_inp_shexp"; break;
       case tensor_role::output: base = "output"; break;
       case tensor_role::pooler: base = "cls"; break;

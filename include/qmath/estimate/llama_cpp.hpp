@@ -92,6 +92,8 @@ struct memory {
   std::uint64_t k_bytes = 0;
   std::uint64_t v_bytes = 0;
   std::uint64_t compute = 0;  // the backend's compute buffer
+  bool compute_replayed = false;  // compute is ggml's allocator replayed on the model's graph (exact);
+                                  // false: a closed-form bound for an architecture without a replayed graph
   resolved_context context{};
 
   constexpr std::uint64_t kv_bytes() const noexcept { return k_bytes + v_bytes; }
@@ -215,10 +217,29 @@ constexpr void for_each_file_tensor(const models::architecture& a, F&& f) {
 // buffer is the file's tensor data (llama_model_loader sizes each buffer
 // from ggml_backend_alloc_ctx_tensors_from_buft, tensors aligned to 32 bytes,
 // which every tensor size here already is).
-constexpr std::uint64_t model_bytes(const models::architecture& a, const weight_recipe& r) {
+// On CUDA a quantized tensor's allocation is padded to whole rows of 512
+// values (ggml-cuda.cu ggml_backend_cuda_buffer_type_get_alloc_size,
+// MATRIX_ROW_PADDING); only tensors on the GPU pay it: the blocks from
+// n_layer - n_gpu_layers on, the output layer when n_gpu_layers > n_layer
+// (or -1), never the token embedding (llama-model.cpp keeps the input layer
+// on the CPU).
+constexpr bool on_gpu(const models::architecture& a, const models::tensor& t, const context_params& p) {
+  if (p.device != backend::cuda || p.n_gpu_layers == 0) return false;
+  const std::int64_t n_layer = a.layers;
+  const std::int64_t ngl = p.n_gpu_layers < 0 ? n_layer + 1 : p.n_gpu_layers;
+  if (t.role == models::tensor_role::token_embedding && t.layer < 0) return false;
+  if (t.layer < 0) return ngl > n_layer;
+  return t.layer >= n_layer - std::min(ngl, n_layer);
+}
+
+constexpr std::uint64_t model_bytes(const models::architecture& a, const weight_recipe& r,
+                                    const context_params& p = {}) {
   std::uint64_t total = 0;
   for_each_file_tensor(a, [&](const models::tensor& t) {
-    const std::uint64_t bytes = qmath::tensor_bytes(a, t, r);
+    std::uint64_t bytes = qmath::tensor_bytes(a, t, r);
+    const format_info f = tensor_format(a, t, r);
+    if (on_gpu(a, t, p) && f.family != format_family::floating_point && t.cols % 512 != 0)
+      bytes += storage_bytes(f, 512 - t.cols % 512);
     total = qmath::detail::checked_add(total, detail::pad(bytes, 32), detail::api, "weight bytes");
   });
   return total;
@@ -265,6 +286,10 @@ constexpr kv_bytes kv_cache_bytes(const models::architecture& a, const context_p
 }
 
 // ---- compute buffer -------------------------------------------------------------
+
+// Buffer alignment: 32 bytes on the CPU (TENSOR_ALIGNMENT, ggml-impl.h), 128
+// on CUDA (ggml-cuda.cu ggml_backend_cuda_buffer_type_get_alignment).
+constexpr std::uint64_t buffer_alignment(backend b) { return b == backend::cuda ? 128 : 32; }
 
 // ggml's CPU buffer type aligns every tensor to 32 bytes (TENSOR_ALIGNMENT,
 // ggml-backend.cpp ggml_backend_cpu_buffer_type_get_alignment); ggml-alloc
@@ -332,14 +357,20 @@ constexpr graph_detail::graph_params graph_params_of(const models::architecture&
 // closed-form bound below.)
 constexpr bool graph_modelled(const models::architecture& a) {
   const gguf_arch arch = arch_of(a);
-  return arch == gguf_arch::llama || arch == gguf_arch::qwen2 || arch == gguf_arch::qwen3 ||
-         arch == gguf_arch::qwen3moe || arch == gguf_arch::phi3 || arch == gguf_arch::gemma2 ||
-         arch == gguf_arch::deepseek2;
+  const bool builder = arch == gguf_arch::llama || arch == gguf_arch::qwen2 || arch == gguf_arch::qwen3 ||
+                       arch == gguf_arch::qwen3moe || arch == gguf_arch::phi3 || arch == gguf_arch::gemma2 ||
+                       arch == gguf_arch::deepseek2;
+  // the builders cover SwiGLU/GeGLU blocks with RMSNorm and no output or FFN biases
+  const bool block = a.kind == models::model_kind::decoder && a.ffn == models::ffn_kind::gated &&
+                     a.norm == models::norm_kind::rms && !a.sub_norms && !a.o_bias && !a.mlp_bias &&
+                     a.learned_positions == 0 && (a.qkv_bias == (arch == gguf_arch::qwen2));
+  return builder && block;
 }
 
 constexpr std::uint64_t compute_bytes(const models::architecture& a, const context_params& p,
                                       const resolved_context& r) {
-  if (graph_modelled(a)) return ggml_alloc::reserve_bytes(graph_detail::build_dense(graph_params_of(a, p, r)));
+  if (graph_modelled(a))
+    return ggml_alloc::reserve_bytes(graph_detail::build_dense(graph_params_of(a, p, r)), buffer_alignment(p.device));
   const std::uint64_t t = r.n_tokens;
   const std::uint64_t h = a.hidden;
   // Output phase: the logits [n_vocab, n_outputs] f32 with the final norm's
@@ -365,11 +396,12 @@ constexpr memory estimate(const models::architecture& arch, const weight_recipe&
   QMATH_REQUIRE(a.kind == models::model_kind::decoder, detail::api, a.name, " is not a decoder");
   memory m;
   m.context = resolve(a, p);
-  m.weights = model_bytes(a, recipe);
+  m.weights = model_bytes(a, recipe, p);
   const kv_bytes kv = kv_cache_bytes(a, p, m.context);
   m.k_bytes = kv.k;
   m.v_bytes = kv.v;
   m.compute = compute_bytes(a, p, m.context);
+  m.compute_replayed = graph_modelled(a);
   return m;
 }
 

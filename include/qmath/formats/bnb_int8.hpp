@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "qmath/detail/bits.hpp"
+#include "qmath/detail/checked.hpp"
 #include "qmath/error.hpp"
 #include "qmath/formats/format_info.hpp"
 #include "qmath/formats/table.hpp"
@@ -51,8 +52,18 @@ constexpr float round_half_even(float x) noexcept {
   return x < 0.0f ? -rounded : rounded;
 }
 
+// An int8 from a rounded value, saturated to [-128, 127]. The torch rule never
+// leaves that range for a kept element (|a| <= row_stat); an outlier (|a| >=
+// threshold, left out of row_stat) can be far outside it, and a plain cast of
+// such a float is undefined. Outlier columns are zeroed afterwards anyway.
+constexpr std::int8_t saturate_int8(float rounded) noexcept {
+  if (!(rounded > -128.0f)) return -128;  // NaN cannot reach here (rejected before)
+  if (rounded > 127.0f) return 127;
+  return static_cast<std::int8_t>(rounded);
+}
+
 constexpr std::int8_t quantize_int8_value(float a, float scale) noexcept {
-  return static_cast<std::int8_t>(round_half_even(detail::rounded_product(a, scale)));
+  return saturate_int8(round_half_even(detail::rounded_product(a, scale)));
 }
 
 constexpr float int8_scale(float row_stat) noexcept { return row_stat == 0.0f ? 0.0f : 127.0f / row_stat; }
@@ -66,37 +77,49 @@ constexpr bool int8_scale_overflows(float row_stat) noexcept {
 constexpr std::int8_t quantize_int8_tiny_row(float a, float row_stat) noexcept {
   const double q = static_cast<double>(a) * 127.0 / static_cast<double>(row_stat);
   const double magnitude = q < 0.0 ? -q : q;
-  const double rounded = (magnitude + 4503599627370496.0) - 4503599627370496.0;  // 2^52: round half even
-  return static_cast<std::int8_t>(q < 0.0 ? -rounded : rounded);
+  const double rounded = magnitude < 4503599627370496.0 ? (magnitude + 4503599627370496.0) - 4503599627370496.0
+                                                        : magnitude;  // 2^52: round half even
+  const double clamped = rounded > 128.0 ? 128.0 : rounded;  // an outlier: saturated, then zeroed
+  return saturate_int8(static_cast<float>(q < 0.0 ? -clamped : clamped));
 }
 
 constexpr float dequantize_int8_value(std::int8_t q, float row_stat) noexcept {
   return static_cast<float>(q) * row_stat * int8_dequant_factor;  // two products, nothing to fuse
 }
 
+// rows x cols, checked: a product past 2^64 is an error naming `api`, not a
+// count that wraps to something small that an empty span would then match.
+constexpr std::size_t int8_matrix_size(const char* api, std::size_t rows, std::size_t cols) {
+  QMATH_REQUIRE(cols > 0, api, "a row must have at least one column");
+  return qmath::detail::checked_size(qmath::detail::checked_mul(rows, cols, api, "rows x cols"), api, "rows x cols");
+}
+
 constexpr void check_int8_sizes(const char* api, std::size_t values, std::size_t rows, std::size_t cols,
                                 std::size_t codes, std::size_t stats) {
-  QMATH_REQUIRE(cols > 0, api, "a row must have at least one column");
-  QMATH_REQUIRE(values == rows * cols, api, "a ", rows, " x ", cols, " matrix has ", rows * cols, " values, got ",
-                values);
-  QMATH_REQUIRE(codes == rows * cols, api, "a ", rows, " x ", cols, " matrix needs ", rows * cols,
-                " int8 codes, got ", codes);
+  const std::size_t size = int8_matrix_size(api, rows, cols);
+  QMATH_REQUIRE(values == size, api, "a ", rows, " x ", cols, " matrix has ", size, " values, got ", values);
+  QMATH_REQUIRE(codes == size, api, "a ", rows, " x ", cols, " matrix needs ", size, " int8 codes, got ", codes);
   QMATH_REQUIRE(stats == rows, api, rows, " rows need ", rows, " row_stats, got ", stats);
 }
 
 // Outlier columns of a rows x cols matrix: columns with any |a| >= threshold.
-// Also rejects NaN and infinity.
+// Also rejects NaN and infinity. `a` must hold exactly rows x cols values (so
+// the column flags below never take more than a.size() bits; with no rows
+// there are no outliers, whatever `cols` says).
 constexpr std::vector<std::size_t> find_outlier_columns(std::span<const float> a, std::size_t rows, std::size_t cols,
-                                                        float threshold) {
-  QMATH_REQUIRE(threshold >= 0.0f && threshold <= 3.4028234663852886e38f, "qmath::bnb::quantize_int8_rowwise",
+                                                        float threshold,
+                                                        const char* api = "qmath::bnb::find_outlier_columns") {
+  QMATH_REQUIRE(threshold >= 0.0f && threshold <= 3.4028234663852886e38f, api,
                 "threshold must be finite and >= 0, got ", threshold);
+  const std::size_t size = int8_matrix_size(api, rows, cols);
+  QMATH_REQUIRE(a.size() == size, api, "a ", rows, " x ", cols, " matrix has ", size, " values, got ", a.size());
+  if (size == 0) return {};
   std::vector<bool> outlier(cols, false);
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < cols; ++c) {
       const float value = a[r * cols + c];
       const float magnitude = value < 0.0f ? -value : value;
-      QMATH_REQUIRE(magnitude <= 3.4028234663852886e38f, "qmath::bnb::quantize_int8_rowwise",
-                    "NaN or infinity at row ", r, " column ", c);
+      QMATH_REQUIRE(magnitude <= 3.4028234663852886e38f, api, "NaN or infinity at row ", r, " column ", c);
       if (threshold > 0.0f && magnitude >= threshold) outlier[c] = true;
     }
   std::vector<std::size_t> columns;
@@ -109,7 +132,8 @@ constexpr std::vector<std::size_t> quantize_int8_rowwise_reference(std::span<con
                                                                    std::size_t cols, std::span<std::int8_t> q,
                                                                    std::span<float> row_stats, float threshold = 0.0f) {
   check_int8_sizes("qmath::bnb::quantize_int8_rowwise", a.size(), rows, cols, q.size(), row_stats.size());
-  std::vector<std::size_t> outliers = find_outlier_columns(a, rows, cols, threshold);
+  std::vector<std::size_t> outliers =
+      find_outlier_columns(a, rows, cols, threshold, "qmath::bnb::quantize_int8_rowwise");
   for (std::size_t r = 0; r < rows; ++r) {
     float stat = 0.0f;
     for (std::size_t c = 0; c < cols; ++c) {

@@ -273,6 +273,7 @@ inline models::architecture gguf_architecture(const gguf::file& f) {
       a.shared_expert_intermediate = g.fit_u32(shared->dims[1], "ffn_up_shexp rows");
     a.shared_expert_gate = g.has_any("ffn_gate_inp_shexp");
     a.first_dense_layers = g.u32_or("leading_dense_block_count", 0);
+    a.router_bias = g.has_any("exp_probs_b", "bias");  // DeepSeek-V3's e_score_correction_bias
   }
 
   // Multi-head latent attention (DeepSeek-V2/V3, llama.cpp "deepseek2").

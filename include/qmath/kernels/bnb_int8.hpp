@@ -115,7 +115,10 @@ inline void quantize_row(const float* row, std::int8_t* q, std::size_t cols, flo
     constexpr std::size_t lanes = batch::size;
     alignas(Arch::alignment()) std::int32_t ints[lanes];
     for (; c + lanes <= cols; c += lanes) {
-      xsimd::nearbyint_as_int(batch::load_unaligned(row + c) * batch(scale)).store_aligned(ints);
+      // Clamped first: an outlier (threshold > 0) times the scale may not fit an int32.
+      const batch scaled = xsimd::min(xsimd::max(batch::load_unaligned(row + c) * batch(scale), batch(-128.0f)),
+                                      batch(127.0f));
+      xsimd::nearbyint_as_int(scaled).store_aligned(ints);
       for (std::size_t k = 0; k < lanes; ++k) q[c + k] = static_cast<std::int8_t>(ints[k]);
     }
   }
@@ -167,7 +170,7 @@ std::vector<std::size_t> quantize_int8_rowwise(std::span<const float> a, std::si
     return quantize_int8_rowwise_reference(a, rows, cols, q, row_stats, threshold);
   } else {
     std::vector<std::size_t> outliers;
-    if (threshold != 0.0f) outliers = find_outlier_columns(a, rows, cols, threshold);
+    if (threshold != 0.0f) outliers = find_outlier_columns(a, rows, cols, threshold, "qmath::bnb::quantize_int8_rowwise");
     for (std::size_t r = 0; r < rows; ++r) {
       const float* row = a.data() + r * cols;
       const float stat = qmath::detail::float_from_bits(kernels::bnb8::row_max_bits<Arch>(row, cols, threshold));
@@ -198,6 +201,7 @@ template <std::uint32_t RowLength>
 struct block_kernel<formats::int8_rowwise<RowLength>> {
   template <class Arch>
   static void quantize(std::span<const float> in, std::span<std::byte> out) {
+    if (in.empty()) return;  // an empty span's data() may be null, which memcpy must not see
     const std::size_t rows = in.size() / RowLength;
     std::vector<float> stats(rows);
     bnb::quantize_int8_rowwise<Arch>(in, rows, RowLength,
@@ -208,6 +212,7 @@ struct block_kernel<formats::int8_rowwise<RowLength>> {
 
   template <class Arch>
   static void dequantize(std::span<const std::byte> in, std::span<float> out) {
+    if (out.empty()) return;
     const std::size_t rows = out.size() / RowLength;
     std::vector<float> stats(rows);
     std::memcpy(stats.data(), in.data() + out.size(), 4 * rows);
