@@ -197,6 +197,9 @@ inline setup build_setup(const options& o, const std::string& model_text, std::v
   p.parallel.pipeline = static_cast<std::uint32_t>(o.pp);
   p.parallel.zero = o.fsdp ? qmath::zero_stage::parameters : static_cast<qmath::zero_stage>(o.zero);
   if (training && o.offload) p.parallel.offload_optimizer = true;
+  if (!training && o.offload)
+    throw usage_error("--offload is ZeRO-Offload for training; for inference give --gpu-layers N (a plan that does not "
+                      "fit shows the most layers that do)");
   if ((o.zero > 0 || o.fsdp) && !training) throw usage_error("--zero / --fsdp shard training state; --mode is inference");
   if (p.parallel.tensor > a.heads)
     throw usage_error("--tp " + std::to_string(o.tp) + " exceeds " + std::string(a.name) + "'s " + std::to_string(a.heads) + " attention heads");

@@ -188,8 +188,17 @@ int run(int argc, char** argv) {
   if (o.json) std::printf("%s\n", to_json(o, r).dump(2).c_str());
   else print_table(o, r);
 
+  // A question answered exits 0; an answer of "nothing fits" exits 1.
   const bool question = o.max_context || o.max_batch || o.best_format || o.cheapest;
-  if (question) return 0;
+  if (question) {
+    for (const auto& a : r.answers) {
+      if (o.max_context && a.max_context == 0) return 1;
+      if (o.max_batch && a.max_batch == 0) return 1;
+      if (o.best_format && !a.best_format) return 1;
+    }
+    if (o.cheapest && !r.cheapest) return 1;
+    return 0;
+  }
   if (!o.together.empty()) {
     for (const bool f : r.together_fits)
       if (!f) return 1;
