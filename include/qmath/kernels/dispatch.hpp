@@ -32,6 +32,7 @@
 
 #include "qmath/config.hpp"
 #include "qmath/error.hpp"
+#include "qmath/kernels/detail/type_list.hpp"
 #include "qmath/fp/convert.hpp"
 #include "qmath/kernels/arch.hpp"
 
@@ -151,24 +152,6 @@ using quantize_fn = void (*)(std::span<const float>, std::span<std::byte>);
 using dequantize_fn = void (*)(std::span<const std::byte>, std::span<float>);
 using from_float_fn = void (*)(const float*, void*, std::size_t, fp8_overflow);
 using to_float_fn = void (*)(const void*, float*, std::size_t);
-
-template <class... F>
-struct type_list {
-  static constexpr std::size_t size = sizeof...(F);
-};
-
-// Index of F in L, or L::size when absent.
-template <class F, class L>
-struct index_in;
-template <class F, class... Fs>
-struct index_in<F, type_list<Fs...>> {
-  static constexpr std::size_t value = [] {
-    constexpr bool same[] = {std::is_same_v<F, Fs>..., false};
-    std::size_t i = 0;
-    while (i < sizeof...(Fs) && !same[i]) ++i;
-    return i;
-  }();
-};
 
 using fp_types = type_list<fp16, bf16, fp8_e4m3, fp8_e5m2>;
 

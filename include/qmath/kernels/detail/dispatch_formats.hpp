@@ -5,6 +5,7 @@
 // not listed runs the kernels its translation unit is compiled for.
 
 #include "qmath/formats.hpp"
+#include "qmath/kernels/detail/type_list.hpp"
 
 namespace qmath::kernels::dispatch {
 
