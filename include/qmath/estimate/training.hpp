@@ -19,22 +19,18 @@
 // into micro-batch after micro-batch; it multiplies the time per optimizer
 // step only. This header does not include xsimd.
 
+#include <algorithm>
 #include <cstdint>
 
 #include "qmath/error.hpp"
 #include "qmath/estimate/activations.hpp"
 #include "qmath/estimate/breakdown.hpp"
 #include "qmath/estimate/lora.hpp"
+#include "qmath/estimate/training_activations.hpp"
 #include "qmath/formats/table.hpp"
 #include "qmath/models/architecture.hpp"
 
 namespace qmath {
-
-enum class finetune_method : std::uint8_t {
-  full,   // every parameter trains
-  lora,   // frozen 16-bit base + LoRA adapters
-  qlora,  // frozen 4-bit base (bitsandbytes NF4/FP4) + LoRA adapters
-};
 
 enum class optimizer_kind : std::uint8_t {
   adamw,             // torch.optim.AdamW: exp_avg + exp_avg_sq, each zeros_like(param)
@@ -58,6 +54,8 @@ struct training_config {
   format_id gradient_dtype = format_id::f32;   // full fine-tuning; adapters' gradients take the adapter dtype
   bool fp32_gradient_copy = false;             // DeepSpeed / Megatron fp32 gradient buffer
   bool gradient_checkpointing = false;         // full activation recompute, layer by layer
+  attention_impl attention = attention_impl::sdpa;  // transformers' attn_implementation (its default: sdpa)
+  bool dropout = false;                        // dropout p > 0 (model config and lora_dropout); most LLM recipes use 0
   std::uint32_t gradient_accumulation_steps = 1;  // micro-batches per optimizer step (the plan's batch is one)
   lora_config lora{};                          // lora / qlora only
   // PEFT prepare_model_for_kbit_training (peft/utils/other.py) casts every
@@ -126,21 +124,27 @@ constexpr std::uint64_t optimizer_element_bytes(const training_config& t) {
 //                 a vector exp_avg_sq [n]; states in fp32 (16-bit grads are
 //                 upcast before the state is created); beta1=None: no first moment
 constexpr std::uint64_t optimizer_state_bytes(optimizer_kind o, std::uint64_t rows, std::uint64_t cols,
-                                              std::uint32_t copies, std::uint64_t element_bytes) {
-  const std::uint64_t n = rows * cols;
+                                              std::uint64_t copies, std::uint64_t element_bytes) {
+  constexpr const char* api = "qmath::optimizer_state_bytes";
+  constexpr const char* q = "optimizer state bytes";
+  using detail::checked_product;
+  const std::uint64_t n = checked_product(api, "elements", rows, cols);
   std::uint64_t per_copy = 0;
   switch (o) {
     case optimizer_kind::adamw:
-    case optimizer_kind::paged_adamw: per_copy = 2 * n * element_bytes; break;
+    case optimizer_kind::paged_adamw: per_copy = checked_product(api, q, 2, n, element_bytes); break;
     case optimizer_kind::adamw_8bit:
     case optimizer_kind::paged_adamw_8bit:
-      per_copy = n < 4096 ? 2 * n * 4 : 2 * n + 2 * 4 * detail::ceil_div(n, 2048);
+      per_copy = n < 4096 ? 2 * n * 4
+                          : detail::checked_add(checked_product(api, q, 2, n), 2 * 4 * detail::ceil_div(n, 2048), api, q);
       break;
     case optimizer_kind::sgd: per_copy = 0; break;
-    case optimizer_kind::sgd_momentum: per_copy = n * element_bytes; break;
-    case optimizer_kind::adafactor: per_copy = (rows == 1 ? n : rows + cols) * 4; break;
+    case optimizer_kind::sgd_momentum: per_copy = checked_product(api, q, n, element_bytes); break;
+    case optimizer_kind::adafactor:
+      per_copy = checked_product(api, q, rows == 1 ? n : detail::checked_add(rows, cols, api, q), 4);
+      break;
   }
-  return per_copy * copies;
+  return checked_product(api, q, per_copy, copies);
 }
 
 // Trainable parameters of a plan: all of them for full fine-tuning, the
@@ -149,11 +153,14 @@ constexpr std::uint64_t trainable_parameters(const models::architecture& arch, c
   return t.method == finetune_method::full ? arch.parameters() : lora_parameters(arch, t.lora);
 }
 
-// Calls f(rows, cols, copies) for every trainable matrix or vector.
+// Calls f(rows, cols, copies) for every trainable matrix or vector; copies
+// (uint64) counts identical ones: routed experts times alike blocks.
 template <class F>
 constexpr void for_each_trainable(const models::architecture& arch, const training_config& t, F&& f) {
   if (t.method == finetune_method::full) {
-    models::for_each_tensor(arch, [&](const models::tensor& x) { f(x.rows, x.cols, x.copies); });
+    models::for_each_tensor_grouped(arch, [&](const models::tensor& x, std::uint32_t repeat) {
+      f(x.rows, x.cols, std::uint64_t{x.copies} * repeat);  // both 32-bit: cannot wrap
+    });
   } else {
     for_each_lora_matrix(arch, t.lora, f);
   }
@@ -167,22 +174,29 @@ constexpr void for_each_trainable(const models::architecture& arch, const traini
 constexpr memory_breakdown training_state(const models::architecture& arch, const training_config& cfg) {
   const training_config& t = validate(cfg);
   memory_breakdown b;
+  constexpr const char* api = "qmath::training_state";
+  using detail::checked_add;
+  using detail::checked_product;
   const std::uint64_t elem = optimizer_element_bytes(t);
   std::uint64_t n = 0;
-  for_each_trainable(arch, t, [&](std::uint64_t rows, std::uint64_t cols, std::uint32_t copies) {
-    n += rows * cols * copies;
-    b.optimizer += optimizer_state_bytes(t.optimizer, rows, cols, copies, elem);
+  for_each_trainable(arch, t, [&](std::uint64_t rows, std::uint64_t cols, std::uint64_t copies) {
+    n = checked_add(n, checked_product(api, "trainable parameters", rows, cols, copies), api, "trainable parameters");
+    b.optimizer =
+        checked_add(b.optimizer, optimizer_state_bytes(t.optimizer, rows, cols, copies, elem), api, "optimizer bytes");
   });
   if (t.method == finetune_method::full) {
-    b.gradients = n * dtype_bytes(t.gradient_dtype);
-    if (t.master_weights && t.compute_dtype != format_id::f32) b.master_weights = 4 * n;
+    b.gradients = checked_product(api, "gradient bytes", n, dtype_bytes(t.gradient_dtype));
+    if (t.master_weights && t.compute_dtype != format_id::f32)
+      b.master_weights = checked_product(api, "master weight bytes", 4, n);
   } else {
     const std::uint64_t adapter = dtype_bytes(t.lora.adapter_dtype);
-    b.adapters = n * adapter;
-    b.gradients = n * adapter;
-    if (t.master_weights && t.lora.adapter_dtype != format_id::f32) b.master_weights = 4 * n;
+    b.adapters = checked_product(api, "adapter bytes", n, adapter);
+    b.gradients = checked_product(api, "gradient bytes", n, adapter);
+    if (t.master_weights && t.lora.adapter_dtype != format_id::f32)
+      b.master_weights = checked_product(api, "master weight bytes", 4, n);
   }
-  if (t.fp32_gradient_copy) b.gradients += 4 * n;
+  if (t.fp32_gradient_copy)
+    b.gradients = checked_add(b.gradients, checked_product(api, "gradient bytes", 4, n), api, "gradient bytes");
   return b;
 }
 
@@ -192,43 +206,77 @@ constexpr memory_breakdown training_state(const models::architecture& arch, cons
 constexpr std::uint64_t qlora_upcast_bytes(const models::architecture& arch, const training_config& t) {
   if (t.method != finetune_method::qlora || !t.upcast_unquantized_to_fp32) return 0;
   std::uint64_t n = 0;
-  models::for_each_tensor(arch, [&](const models::tensor& x) {
+  constexpr const char* api = "qmath::qlora_upcast_bytes";
+  models::for_each_tensor_grouped(arch, [&](const models::tensor& x, std::uint32_t repeat) {
     // as weights.hpp's bnb_4bit recipe: every nn.Linear but the LM head
     const bool quantized = x.linear && x.role != models::tensor_role::output;
-    if (!quantized) n += x.elements();
+    if (!quantized)
+      n = detail::checked_add(n, detail::checked_mul(x.elements(), repeat, api, "upcast elements"), api,
+                              "upcast elements");
   });
-  return 2 * n;
+  return detail::checked_mul(2, n, "qmath::qlora_upcast_bytes", "upcast bytes");
 }
 
 // Sequences per optimizer step; memory sees one micro-batch only.
-constexpr std::uint64_t effective_batch(std::uint64_t micro_batch, const training_config& t) noexcept {
-  return micro_batch * t.gradient_accumulation_steps;
+constexpr std::uint64_t effective_batch(std::uint64_t micro_batch, const training_config& t) {
+  return detail::checked_mul(micro_batch, t.gradient_accumulation_steps, "qmath::effective_batch",
+                             "sequences per step");
 }
 
-// Activations a training step keeps for one micro-batch of `batch`
-// sequences of `seq` tokens: activations.hpp's per-layer model (Korthikanti
-// et al. 2022) in the compute dtype with a fused attention kernel (PyTorch
-// SDPA / FlashAttention, transformers' default: no seq^2 scores), no dropout
-// (Llama-family configs train with attention_dropout 0), gradient
-// checkpointing as full per-block recompute, the fp32 logits and loss. QLoRA
-// adds one dequantized 16-bit copy of the largest quantized matrix
-// (bitsandbytes dequantizes a Linear4bit weight for each matmul).
-constexpr std::uint64_t training_step_activation_bytes(const models::architecture& arch, const training_config& t,
-                                                       std::uint64_t batch, std::uint64_t seq) {
-  training_activation_config c;
+// The activation ledger configuration of a training plan on a CUDA device.
+// QLoRA's activations are float32 after prepare_model_for_kbit_training's
+// upcast (the norms' outputs are float32 and everything after them follows).
+constexpr activation_ledger_config ledger_config(const training_config& t, std::uint64_t batch,
+                                                 std::uint64_t seq) {
+  activation_ledger_config c;
   c.sequence = seq;
   c.micro_batch = batch;
-  c.mode = t.gradient_checkpointing ? recompute::full : recompute::none;
-  c.flash_attention = true;
-  c.dropout = false;
-  c.dtype = info(t.compute_dtype);
-  std::uint64_t bytes = training_activation_bytes(arch, c).total;
+  c.attention = t.attention;
+  c.dropout = t.dropout;
+  c.gradient_checkpointing = t.gradient_checkpointing;
+  c.method = t.method;
+  c.lora = t.lora;
+  c.dtype = t.method == finetune_method::qlora && t.upcast_unquantized_to_fp32 ? format_id::f32 : t.compute_dtype;
+  c.device = autograd_device::cuda;
+  return c;
+}
+
+// Peak activation bytes of one training step for a micro-batch of `batch`
+// sequences of `seq` tokens (training_activations.hpp's ledger on CUDA):
+//   saved      what autograd keeps after the forward pass (measured rule)
+// + logits     the model's returned logits (decoders: s b vocab in the
+//              logits dtype), alive until the step ends
+// + max(recompute, loss backward): with checkpointing one block is rebuilt
+//              during backward; before that, backward starts with the
+//              gradients of the float32 log-probabilities and of the logits
+//              (s b vocab x (4 + logits dtype))
+// + QLoRA: one dequantized 16-bit copy of the largest quantized matrix
+//              (bitsandbytes dequantizes a Linear4bit weight for each matmul).
+// The last three are transient tensors autograd does not save; they are the
+// ledger's assumptions beyond the measured saved bytes (docs/training.md).
+constexpr std::uint64_t training_step_activation_bytes(const models::architecture& arch, const training_config& t,
+                                                       std::uint64_t batch, std::uint64_t seq) {
+  constexpr const char* api = "qmath::training_step_activation_bytes";
+  const activation_ledger_config c = ledger_config(t, batch, seq);
+  const activation_ledger l = activation_ledger_of(arch, c);
+  std::uint64_t logits = 0, loss_backward = 0;
+  if (arch.kind == models::model_kind::decoder) {
+    const std::uint64_t logit_bytes = storage_bytes(info(c.dtype), 1);
+    const std::uint64_t values = detail::checked_product(api, "logit values", batch, seq, arch.vocab);
+    logits = detail::checked_mul(values, logit_bytes, api, "logit bytes");
+    loss_backward = detail::checked_mul(values, 4 + logit_bytes, api, "loss gradient bytes");
+  }
+  std::uint64_t bytes = detail::checked_add(l.saved, logits, api, "activation bytes");
+  bytes = detail::checked_add(bytes, l.recompute > loss_backward ? l.recompute : loss_backward, api,
+                              "activation bytes");
   if (t.method == finetune_method::qlora) {
     std::uint64_t largest = 0;
-    models::for_each_tensor(arch, [&](const models::tensor& x) {
-      if (x.linear && x.role != models::tensor_role::output && x.rows * x.cols > largest) largest = x.rows * x.cols;
+    models::for_each_tensor_grouped(arch, [&](const models::tensor& x, std::uint32_t) {
+      if (x.linear && x.role != models::tensor_role::output)
+        largest = std::max(largest, detail::checked_mul(x.rows, x.cols, api, "matrix elements"));
     });
-    bytes += 2 * largest;
+    bytes = detail::checked_add(bytes, detail::checked_mul(2, largest, api, "dequantized weight bytes"), api,
+                                "activation bytes");
   }
   return bytes;
 }

@@ -9,9 +9,12 @@
 // cols = in_features]; GGUF's ne0 is `cols` (the quantized row length).
 // Vectors (norm weights, biases) have rows == 1.
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string_view>
 
+#include "qmath/detail/checked.hpp"
 #include "qmath/error.hpp"
 #include "qmath/formats/format_info.hpp"
 
@@ -82,7 +85,9 @@ struct tensor {
   bool linear = false;       // the 2-D weight of a linear layer (what bitsandbytes quantizes)
   bool bias = false;         // a bias vector
 
-  constexpr std::uint64_t elements() const noexcept { return rows * cols * copies; }
+  constexpr std::uint64_t elements() const {
+    return qmath::detail::checked_product("qmath::models::tensor", "elements", rows, cols, copies);
+  }
   constexpr bool is_vector() const noexcept { return rows == 1; }
 };
 
@@ -130,6 +135,7 @@ struct architecture {
   std::uint32_t shared_expert_intermediate = 0;  // total FFN size of the shared expert(s), 0 if none
   bool shared_expert_gate = false;               // Qwen-MoE: Linear(hidden, 1) on the shared expert
   std::uint32_t first_dense_layers = 0;          // DeepSeek first_k_dense_replace: leading dense layers
+  bool router_bias = false;  // DeepSeek-V3 e_score_correction_bias: [experts] per MoE layer, in the checkpoint
 
   // Multi-head latent attention (DeepSeek-V2). kv_lora_rank == 0: ordinary attention.
   std::uint32_t q_lora_rank = 0;  // 0: q is a plain projection
@@ -137,6 +143,15 @@ struct architecture {
   std::uint32_t qk_nope_head_dim = 0;
   std::uint32_t qk_rope_head_dim = 0;
   std::uint32_t v_head_dim = 0;
+
+  // Encoder-decoder (T5, mT5). encoder_layers == 0: decoder-only or encoder-only.
+  // `layers` are then the decoder blocks (what a KV cache walks); the encoder
+  // blocks come first in the tensor list with layer -1, and each decoder block
+  // adds a cross-attention (norm, q, k, v, o). relative_attention_buckets: rows
+  // of the relative position bias the first block of each stack holds
+  // ([buckets, heads], T5's relative_attention_bias).
+  std::uint32_t encoder_layers = 0;
+  std::uint32_t relative_attention_buckets = 0;
 
   // The dtype the published checkpoint stores its tensors in.
   format_id checkpoint_dtype = format_id::bf16;
@@ -165,6 +180,14 @@ struct architecture {
     return full_attention_every == 0 || (layer + 1) % full_attention_every != 0;
   }
   constexpr bool is_moe_layer(std::uint32_t layer) const noexcept { return is_moe() && layer >= first_dense_layers; }
+  // Sliding-window layers among the blocks [first, end), counted without a
+  // walk over them: layer i attends fully when (i + 1) is a multiple of
+  // full_attention_every, and there are end / n - first / n such i.
+  constexpr std::uint32_t sliding_layers_in(std::uint32_t first, std::uint32_t end) const noexcept {
+    if (sliding_window == 0 || end <= first) return 0;
+    if (full_attention_every == 0) return end - first;
+    return (end - first) - (end / full_attention_every - first / full_attention_every);
+  }
 
   constexpr std::uint64_t parameters() const;
   constexpr std::uint64_t active_parameters() const;
@@ -176,6 +199,8 @@ struct architecture {
 constexpr const architecture& validate(const architecture& a) {
   constexpr const char* api = "qmath::models::validate";
   QMATH_REQUIRE(a.layers > 0, api, a.name, ": layers must be positive");
+  // tensor::layer is an int32 block index
+  QMATH_REQUIRE(a.layers <= 0x7fffffffu, api, a.name, ": ", a.layers, " layers do not fit a block index");
   QMATH_REQUIRE(a.hidden > 0, api, a.name, ": hidden size must be positive");
   QMATH_REQUIRE(a.heads > 0, api, a.name, ": attention heads must be positive");
   QMATH_REQUIRE(a.vocab > 0, api, a.name, ": vocabulary must be positive");
@@ -190,6 +215,9 @@ constexpr const architecture& validate(const architecture& a) {
                 ": leading dense layers need an FFN size");
   QMATH_REQUIRE(!a.is_mla() || (a.qk_rope_head_dim > 0 && a.qk_nope_head_dim > 0 && a.v_head_dim > 0), api,
                 a.name, ": MLA needs qk_nope_head_dim, qk_rope_head_dim and v_head_dim");
+  // k_head_dim() is qk_nope_head_dim + qk_rope_head_dim in 32 bits
+  QMATH_REQUIRE(!a.is_mla() || std::uint64_t{a.qk_nope_head_dim} + a.qk_rope_head_dim <= 0xffffffffu, api, a.name,
+                ": qk_nope_head_dim + qk_rope_head_dim overflows 32 bits");
   QMATH_REQUIRE(a.full_attention_every == 0 || a.sliding_window > 0, api, a.name,
                 ": a sliding-window pattern needs a window");
   QMATH_REQUIRE(a.kind == model_kind::decoder || !a.tied_embeddings, api, a.name,
@@ -197,10 +225,13 @@ constexpr const architecture& validate(const architecture& a) {
   return a;
 }
 
-// Calls f(tensor) for every tensor of the checkpoint, in file order: the
-// embeddings, then each block, then the final norm and the LM head.
-template <class F>
-constexpr void for_each_tensor(const architecture& arch, F&& f) {
+namespace detail {
+
+// The walk behind for_each_tensor and for_each_tensor_grouped: the tensors
+// outside the blocks go to f, and blocks(block) decides which blocks are
+// emitted (block(i) emits the tensors of block i to f).
+template <class F, class Blocks>
+constexpr void walk_tensors(const architecture& arch, F& f, Blocks&& blocks) {
   const architecture& a = validate(arch);
   const std::uint64_t h = a.hidden;
   const auto vec = [&](tensor_class cls, tensor_role role, std::int32_t layer, std::uint64_t n, bool is_bias) {
@@ -229,9 +260,36 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
     f(tensor{tensor_class::other, tensor_role::token_type_embedding, -1, a.token_types, h, 1, false, false});
   if (a.embedding_norm) norm(-1, h);
 
-  for (std::uint32_t i = 0; i < a.layers; ++i) {
+  const auto relative_bias = [&](std::int32_t layer) {
+    if (a.relative_attention_buckets != 0)
+      f(tensor{tensor_class::attention, tensor_role::attn_q, layer, a.relative_attention_buckets, a.heads, 1, false,
+               false});
+  };
+  // T5's encoder stack: self-attention and FFN blocks, then its final norm.
+  for (std::uint32_t i = 0; i < a.encoder_layers; ++i) {
+    norm(-1, h);
+    linear(tensor_class::attention, tensor_role::attn_q, -1, a.q_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_k, -1, a.k_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_v, -1, a.v_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_o, -1, h, a.attn_out_dim(), a.o_bias);
+    if (i == 0) relative_bias(-1);
+    norm(-1, h);
+    ffn(tensor_class::mlp, tensor_role::ffn_gate, tensor_role::ffn_up, tensor_role::ffn_down, -1, a.intermediate, 1);
+  }
+  if (a.encoder_layers != 0) norm(-1, h);
+
+  const auto block = [&](std::uint32_t i) {
     const auto layer = static_cast<std::int32_t>(i);
     for (std::uint32_t n = 0; n < a.norms_per_layer; ++n) norm(layer, h);
+    if (i == 0 && a.encoder_layers != 0) relative_bias(layer);
+    if (a.encoder_layers != 0) {
+      // Cross-attention over the encoder output (T5LayerCrossAttention).
+      norm(layer, h);
+      linear(tensor_class::attention, tensor_role::attn_q, layer, a.q_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_k, layer, a.k_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_v, layer, a.v_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_o, layer, h, a.attn_out_dim(), a.o_bias);
+    }
     // attention
     if (a.is_mla()) {
       // DeepSeek-V2 (modeling_deepseek.py DeepseekV2Attention): q either direct or
@@ -249,7 +307,9 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
              h, a.qkv_bias);
       norm(layer, a.kv_lora_rank);
       linear(tensor_class::attention, tensor_role::attn_kv_b, layer,
-             std::uint64_t{a.heads} * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, false);
+             qmath::detail::checked_mul(a.heads, std::uint64_t{a.qk_nope_head_dim} + a.v_head_dim,
+                                 "qmath::models::for_each_tensor", "kv_b_proj rows"),
+             a.kv_lora_rank, false);
     } else {
       linear(tensor_class::attention, tensor_role::attn_q, layer, a.q_dim(), h, a.qkv_bias);
       linear(tensor_class::attention, tensor_role::attn_k, layer, a.k_dim(), h, a.qkv_bias);
@@ -264,6 +324,7 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
     // FFN
     if (a.is_moe_layer(i)) {
       linear(tensor_class::router, tensor_role::router, layer, a.experts, h, false);
+      if (a.router_bias) vec(tensor_class::router, tensor_role::router, layer, a.experts, true);
       ffn(tensor_class::expert, tensor_role::expert_gate, tensor_role::expert_up, tensor_role::expert_down, layer,
           a.expert_intermediate, a.experts);
       if (a.shared_expert_intermediate != 0)
@@ -275,7 +336,8 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
           1);
       if (a.sub_norms) norm(layer, a.intermediate);
     }
-  }
+  };
+  blocks(block);
 
   if (a.final_norm) norm(-1, h);
   if (a.pooler) linear(tensor_class::other, tensor_role::pooler, -1, h, h, true);
@@ -283,19 +345,98 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
     f(tensor{tensor_class::output, tensor_role::output, -1, a.vocab, h, 1, true, false});
 }
 
+}  // namespace detail
+
+// Calls f(tensor) for every tensor of the checkpoint, in file order: the
+// embeddings, then each block, then the final norm and the LM head. This
+// walks every block; the estimators use for_each_tensor_grouped, whose cost
+// does not grow with the layer count.
+template <class F>
+constexpr void for_each_tensor(const architecture& arch, F&& f) {
+  detail::walk_tensors(arch, f, [&](const auto& block) {
+    for (std::uint32_t i = 0; i < arch.layers; ++i) block(i);
+  });
+}
+
+// Calls g(first, count) for runs of blocks in [first_block, end_block) that
+// every estimator treats alike, in order, first..first+count-1 standing for
+// all of them. Blocks differ where a rule depends on the block index:
+//  - a MoE model's leading dense blocks (first_dense_layers);
+//  - llama-quantize's per-layer types (src/llama-quant.cpp,
+//    llama_tensor_get_type_impl, see weights.hpp): i_layer < 2, < 4,
+//    < n/16, < n/8 and >= 7n/8 (use_more_bits), and in between
+//    (i - n/8) % 3 == 2, so runs there are split by that residue;
+//  - up to two cut points of the caller's (the GPU / host split of offload.hpp).
+// Sliding-window layers are counted, not grouped (sliding_layers_in).
+template <class G>
+constexpr void for_each_block_group(const architecture& a, std::uint32_t first_block, std::uint32_t end_block, G&& g,
+                                    std::uint32_t cut_a = 0, std::uint32_t cut_b = 0) {
+  const std::uint32_t n = a.layers;
+  const std::uint32_t middle_begin = n / 8;
+  const auto middle_end = static_cast<std::uint32_t>(7 * std::uint64_t{n} / 8);
+  // T5's first decoder block alone carries the relative attention bias.
+  const std::uint32_t bias_block_end = a.encoder_layers != 0 ? 1 : 0;
+  std::array<std::uint32_t, 11> cuts{first_block, end_block, 2, 4, n / 16, middle_begin, middle_end,
+                                     a.first_dense_layers, bias_block_end, cut_a, cut_b};
+  for (auto& c : cuts) c = c < first_block ? first_block : (c > end_block ? end_block : c);
+  std::sort(cuts.begin(), cuts.end());
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+    const std::uint32_t s = cuts[k], e = cuts[k + 1];
+    if (s == e) continue;
+    if (s >= middle_begin && e <= middle_end) {
+      // every third block alike: residues of (i - n/8) mod 3
+      for (std::uint32_t r = 0; r < 3 && s + r < e; ++r) g(s + r, (e - (s + r) + 2) / 3);
+    } else {
+      g(s, e - s);
+    }
+  }
+}
+
+// Calls f(tensor, repeat) for the checkpoint's tensors with alike blocks
+// folded: a block's tensors come once per run of for_each_block_group, with
+// repeat = the blocks of the run (tensor::layer is the first of them); the
+// tensors outside the blocks have repeat 1. A sum of repeat x (something of
+// the tensor) equals the sum over for_each_tensor. cut_a and cut_b also end
+// runs (blocks on either side of them are told apart).
+template <class F>
+constexpr void for_each_tensor_grouped(const architecture& arch, F&& f, std::uint32_t cut_a = 0,
+                                       std::uint32_t cut_b = 0) {
+  std::uint32_t repeat = 1;
+  const auto g = [&](const tensor& t) { f(t, repeat); };
+  detail::walk_tensors(arch, g, [&](const auto& block) {
+    for_each_block_group(
+        arch, 0, arch.layers,
+        [&](std::uint32_t first, std::uint32_t count) {
+          repeat = count;
+          block(first);
+        },
+        cut_a, cut_b);
+    repeat = 1;
+  });
+}
+
 // Total parameters: the sum over the tensor list (tied embeddings counted once,
 // as the checkpoint stores them once and as transformers' num_parameters does).
 constexpr std::uint64_t architecture::parameters() const {
   std::uint64_t n = 0;
-  for_each_tensor(*this, [&](const tensor& t) { n += t.elements(); });
+  constexpr const char* api = "qmath::models::architecture::parameters";
+  for_each_tensor_grouped(*this, [&](const tensor& t, std::uint32_t repeat) {
+    n = qmath::detail::checked_add(n, qmath::detail::checked_mul(t.elements(), repeat, api, "parameter count"), api,
+                            "parameter count");
+  });
   return n;
 }
 
 // Parameters touched per token: routed experts count active_experts of experts.
 constexpr std::uint64_t architecture::active_parameters() const {
   std::uint64_t n = 0;
-  for_each_tensor(*this, [&](const tensor& t) {
-    n += t.cls == tensor_class::expert ? t.elements() / t.copies * active_experts : t.elements();
+  for_each_tensor_grouped(*this, [&](const tensor& t, std::uint32_t repeat) {
+    constexpr const char* api = "qmath::models::architecture::active_parameters";
+    const std::uint64_t active = t.cls == tensor_class::expert
+                                     ? qmath::detail::checked_mul(t.elements() / t.copies, active_experts, api, "active expert parameters")
+                                     : t.elements();
+    n = qmath::detail::checked_add(n, qmath::detail::checked_mul(active, repeat, api, "active parameter count"), api,
+                            "active parameter count");
   });
   return n;
 }
