@@ -11,7 +11,8 @@ namespace qmath::kernels::dispatch {
 
 using dispatched_formats =
     type_list<formats::q8_0, formats::q4_0, formats::q4_1, formats::q5_0, formats::q5_1, formats::iq4_nl,
-              formats::q2_k, formats::tq1_0, formats::tq2_0, formats::int2_group<64>, formats::nf4, formats::fp4,
+              formats::q2_k, formats::q3_k, formats::q4_k, formats::q5_k, formats::q6_k, formats::q8_k,
+              formats::iq4_xs, formats::mxfp4, formats::nvfp4, formats::tq1_0, formats::tq2_0, formats::int2_group<64>, formats::nf4, formats::fp4,
               formats::nf4_dq, formats::fp4_dq>;
 
 }  // namespace qmath::kernels::dispatch
