@@ -178,6 +178,42 @@ def torch_sum_cases():
     return lines
 
 
+def int8_cases(out, rng):
+    """int8_vectorwise_quant / int8_vectorwise_dequant (LLM.int8) on a CPU: rows whose values sit
+    on .5 ties of a * 127 / row_stat, random rows, tiny and zero rows, and outliers (threshold 6)."""
+    rows, cols = 48, 96
+    a = (rng.standard_normal((rows, cols)) * rng.uniform(0.01, 1.2, (rows, 1))).astype(f32)
+    for r in range(0, 24):  # ties: a = (k + 0.5) * s / 127, so a * scale is a tie or an ulp off one
+        s_ = f32(rng.uniform(0.5, 3.0))
+        k = rng.integers(-126, 126, cols)
+        a[r] = ((k + 0.5) * float(s_) / 127.0).astype(f32)
+        a[r, 0] = s_
+    a[24, :] = 0.0
+    a[25, :] = (rng.standard_normal(cols) * 1e-38).astype(f32)  # 1 / row_stat * 127 overflows
+    a[26, :] = (rng.standard_normal(cols) * 3e-37).astype(f32)
+    a[27, :] = (rng.standard_normal(cols) * 1e-39).astype(f32)  # 1 / row_stat overflows
+    a[28, :] = (rng.standard_normal(cols) * 1e-36).astype(f32)
+    lines = []
+    for threshold in (0.0, 6.0):
+        x = a.copy()
+        if threshold > 0:
+            x[30, 5] = f32(7.5)
+            x[31, 5] = f32(-6.0)
+            x[33, 90] = f32(3e4)
+            x[35, 40:43] = f32(8.0)
+        q, stats, outlier_cols = F.int8_vectorwise_quant(torch.from_numpy(x.copy()), threshold=threshold)
+        y = torch.ops.bitsandbytes.int8_vectorwise_dequant.default(q, stats)
+        name = f"int8_t{int(threshold)}"
+        write(os.path.join(out, f"{name}.in.f32"), x)
+        write(os.path.join(out, f"{name}.q.i8"), q.numpy())
+        write(os.path.join(out, f"{name}.stats.f32"), stats.numpy())
+        write(os.path.join(out, f"{name}.out.f32"), y.numpy())
+        cols_text = ",".join(str(int(c)) for c in outlier_cols.tolist()) if outlier_cols is not None else ""
+        lines.append(f"name={name} kind=int8 rows={rows} cols={cols} threshold={threshold} "
+                     f"outlier_cols={cols_text or '-'}")
+    return lines
+
+
 def write(path, array):
     np.ascontiguousarray(array).tofile(path)
 
@@ -236,6 +272,7 @@ def main():
     lines += double_quant_cases(args.out, rng)
     lines += blockwise8_cases(args.out, rng)
     lines += torch_sum_cases()
+    lines += int8_cases(args.out, rng)
     with open(os.path.join(args.out, "cases.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"wrote {len(lines) - 1} cases to {args.out}")

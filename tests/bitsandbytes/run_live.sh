@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# run_live.sh PYTHON SCRIPT COMMITTED FRESH TEST_PROGRAM
-# Runs make_golden.py into FRESH, checks the committed golden files are
-# byte-identical to the fresh ones (cases.txt aside: its first line names the
-# versions), then runs TEST_PROGRAM on the fresh files. Exit 77 (SKIPPED) when
-# PYTHON is missing or cannot import torch, bitsandbytes and numpy.
+# run_live.sh PYTHON SCRIPT COMMITTED FRESH TEST_PROGRAM [DIR_VARIABLE]
+# Runs the golden script into FRESH, checks the committed golden files are
+# byte-identical to the fresh ones (the first line of cases.txt aside: it names
+# the versions; and the script itself when it lives beside its files), then runs
+# TEST_PROGRAM with DIR_VARIABLE (default QMATH_BNB_GOLDEN_DIR) set to FRESH.
+# Exit 77 (SKIPPED) when PYTHON is missing or the script cannot import what it needs.
 set -u
-python=$1 script=$2 committed=$3 fresh=$4 program=$5
+python=$1 script=$2 committed=$3 fresh=$4 program=$5 dir_variable=${6:-QMATH_BNB_GOLDEN_DIR}
 if ! command -v "$python" > /dev/null 2>&1; then
   echo "SKIPPED: no Python at $python (configure with -DQMATH_TORCH_PYTHON=...)"
   exit 77
@@ -19,7 +20,7 @@ if [ $status -ne 0 ]; then
   echo "make_golden.py failed with exit code $status" >&2
   exit 1
 fi
-if ! diff -r -q -x cases.txt "$committed" "$fresh"; then
+if ! diff -r -q -x cases.txt -x make_golden.py -x __pycache__ "$committed" "$fresh"; then
   echo "the committed golden files differ from what bitsandbytes writes now" >&2
   exit 1
 fi
@@ -27,4 +28,4 @@ if ! diff <(tail -n +2 "$committed/cases.txt") <(tail -n +2 "$fresh/cases.txt");
   echo "cases.txt differs" >&2
   exit 1
 fi
-QMATH_BNB_GOLDEN_DIR="$fresh" "$program"
+env "$dir_variable=$fresh" "$program"

@@ -258,6 +258,28 @@ void check_quantize(const format_case& c, const qmath_test::ggml::type_traits& t
   }
 }
 
+// The round-trip error of qmath (its bytes, its dequantizer, qmath::measure_error)
+// next to ggml's (quantize_row_*_ref and dequantize_row_*), as a Markdown row.
+std::string error_row(const format_case& c, const qmath_test::ggml::type_traits& t, const data_set& normal,
+                      const data_set& heavy) {
+  std::string row = std::string("| ") + c.name + " |";
+  for (const data_set* d : {&normal, &heavy}) {
+    const std::size_t n = d->values.size();
+    std::vector<std::byte> ours(n / c.block_elems * c.block_bytes), theirs(ours.size());
+    std::vector<float> y_ours(n), y_theirs(n);
+    c.quantize(d->values, ours);
+    c.dequantize(ours, y_ours);
+    t.from_float_ref(d->values.data(), theirs.data(), static_cast<std::int64_t>(n));
+    t.to_float(theirs.data(), y_theirs.data(), static_cast<std::int64_t>(n));
+    const auto q = qmath::measure_error(d->values, y_ours), g = qmath::measure_error(d->values, y_theirs);
+    if (q.rmse > g.rmse) fail(std::string(c.name) + " " + d->name + ": qmath's error exceeds ggml's");
+    char cell[160];
+    std::snprintf(cell, sizeof cell, " %.5f / %.2f dB | %.5f / %.2f dB |", q.rmse, q.sqnr_db, g.rmse, g.sqnr_db);
+    row += cell;
+  }
+  return row;
+}
+
 // ggml's bytes (of the data sets, and random ones) decoded by both.
 void check_dequantize(const format_case& c, const qmath_test::ggml::type_traits& t, const std::vector<std::byte>& bytes,
                       const char* what) {
@@ -303,6 +325,14 @@ int main(int argc, char** argv) {
                                    {"t3", student_t3(values_per_set, 2)},
                                    {"edge", edge_blocks(values_per_set, 3)},
                                    {"huge", huge(std::size_t{64} << 10, 4)}};
+  std::vector<std::string> error_table;
+  const data_set unit_normal{"N(0,1)", [] {
+                               std::mt19937 rng(6);
+                               std::normal_distribution<float> gauss(0.f, 1.f);
+                               std::vector<float> x(values_per_set);
+                               for (auto& v : x) v = gauss(rng);
+                               return x;
+                             }()};
   for (const auto& c : cases()) {
     const qmath_test::ggml::type_traits* traits = lib->get_type_traits(c.ggml_type);
     if (traits == nullptr || traits->type_name == nullptr || traits->type_size != c.block_bytes ||
@@ -328,7 +358,11 @@ int main(int argc, char** argv) {
       check_dequantize(c, *t, theirs, d.name);
     }
     check_dequantize(c, *t, random_bytes(values_per_set / c.block_elems * c.block_bytes, 5), "random");
+    error_table.push_back(error_row(c, *t, unit_normal, sets[1]));
   }
+  std::printf("\nround-trip error, RMSE / SQNR, on %zu values of N(0,1) and of Student-t(3):\n", values_per_set);
+  std::printf("| format | N(0,1) qmath | N(0,1) ggml | t(3) qmath | t(3) ggml |\n|---|---|---|---|---|\n");
+  for (const auto& row : error_table) std::printf("%s\n", row.c_str());
   if (failures) {
     std::printf("%d check(s) failed\n", failures);
     return 1;

@@ -286,7 +286,7 @@ TEST_CASE("every SIMD path writes the scalar reference's bytes and floats") {
     for (std::size_t blocksize = 32; blocksize <= 4096; blocksize *= 2) {
       for (int kind = 0; kind < 6; ++kind) {
         const std::size_t n = blocksize * 5 + (kind % 2 ? blocksize / 2 + 1 : 0);
-        auto x = dataset(kind, n, static_cast<std::uint32_t>(1000 * kind + blocksize));
+        auto x = dataset(kind, n, static_cast<std::uint32_t>(1000 * static_cast<std::size_t>(kind) + blocksize));
         auto ref_packed = packed_bytes(n);
         auto ref_absmax = absmax_values(n, blocksize);
         bnb::quantize_4bit_reference(x, ref_packed, ref_absmax, code, blocksize);
@@ -313,7 +313,7 @@ TEST_CASE("random packed bytes and scales dequantize identically on every path")
   const std::size_t n = 4096 * 3;
   std::vector<std::uint8_t> packed(n / 2);
   for (auto& b : packed) b = static_cast<std::uint8_t>(rng());
-  for (std::size_t blocksize : {32, 256, 4096}) {
+  for (std::size_t blocksize : {32u, 256u, 4096u}) {
     std::vector<float> absmax(n / blocksize);
     for (auto& a : absmax) a = std::ldexp(static_cast<float>(rng() % 1000) / 7.0f, static_cast<int>(rng() % 40) - 20);
     for (bnb_code code : {bnb_code::nf4, bnb_code::fp4}) {
@@ -422,7 +422,7 @@ TEST_CASE("large 64-byte aligned outputs (streaming stores) equal the reference"
   bnb::dequantize_4bit_reference(packed, absmax, ref, bnb::nf4_map, 64);
   const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
   float* aligned = storage.data() + (64 - address % 64) % 64 / sizeof(float);
-  for (std::size_t shift : {0, 1}) {
+  for (std::size_t shift : {0u, 1u}) {
     for_each_simd_arch([&]<class Arch>() {
       const std::span<float> out(aligned + shift, n);
       std::fill(out.begin(), out.end(), -1.0f);
@@ -638,7 +638,7 @@ TEST_CASE("int8 outliers: columns with |a| >= threshold are reported, left out o
 }
 
 TEST_CASE("int8: zero rows, SIMD against scalar on random matrices, round-trip bound") {
-  for (std::size_t cols : {1, 7, 8, 16, 33, 100, 4096}) {
+  for (std::size_t cols : {1u, 7u, 8u, 16u, 33u, 100u, 4096u}) {
     const std::size_t rows = 9;
     auto a = dataset(static_cast<int>(cols % 5), rows * cols, static_cast<std::uint32_t>(cols));
     for (std::size_t c = 0; c < cols; ++c) a[4 * cols + c] = 0.0f;  // row 4 is zero

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include <qmath/devices.hpp>
 #include <qmath/estimate/host_ram.hpp>
@@ -263,4 +264,130 @@ TEST_CASE("hostile: optimizer state of huge matrices") {
   CHECK_THROWS_AS(qmath::optimizer_state_bytes(qmath::optimizer_kind::adamw_8bit, 1ull << 62, 4, 1, 1),
                   qmath::error);
   CHECK(qmath::optimizer_state_bytes(qmath::optimizer_kind::adamw, 1ull << 30, 1ull << 30, 1, 4) == 1ull << 63);
+}
+
+// ---- the cost of an estimate does not grow with the layer count ---------------
+namespace {
+// The per-block walk the grouped estimators replace, as the oracle.
+std::uint64_t per_block_weight_bytes(const m::architecture& a, const qmath::weight_recipe& r) {
+  std::uint64_t n = 0;
+  m::for_each_tensor(a, [&](const m::tensor& t) { n += qmath::tensor_bytes(a, t, r); });
+  return n;
+}
+
+qmath::layer_split per_block_split(const m::architecture& a, const qmath::weight_recipe& r, std::uint32_t gpu_layers,
+                                   qmath::offload_style style) {
+  const bool llama = style == qmath::offload_style::llama_cpp;
+  qmath::layer_split s;
+  s.gpu_blocks = gpu_layers < a.layers ? gpu_layers : a.layers;
+  s.output_on_gpu = llama ? gpu_layers > a.layers : gpu_layers >= a.layers;
+  const std::uint32_t first = llama ? a.layers - s.gpu_blocks : 0, end = llama ? a.layers : s.gpu_blocks;
+  std::vector<std::uint64_t> block(a.layers, 0);
+  m::for_each_tensor(a, [&](const m::tensor& t) {
+    const std::uint64_t bytes = qmath::tensor_bytes(a, t, r);
+    bool on_gpu = s.output_on_gpu;
+    if (t.layer >= 0) {
+      const auto i = static_cast<std::uint32_t>(t.layer);
+      block[i] += bytes;
+      on_gpu = i >= first && i < end;
+    } else if (t.role == m::tensor_role::token_embedding) {
+      on_gpu = !llama;
+      if (llama && a.tied_embeddings && s.output_on_gpu) s.gpu_weight_bytes += bytes;
+    } else if (t.role == m::tensor_role::position_embedding || t.role == m::tensor_role::token_type_embedding) {
+      on_gpu = !llama;
+    }
+    (on_gpu ? s.gpu_weight_bytes : s.host_weight_bytes) += bytes;
+  });
+  if (!llama && s.gpu_blocks < a.layers)
+    for (std::uint32_t i = s.gpu_blocks; i < a.layers; ++i) s.streaming_buffer_bytes = std::max(s.streaming_buffer_bytes, block[i]);
+  return s;
+}
+
+std::vector<qmath::weight_recipe> every_recipe() {
+  std::vector<qmath::weight_recipe> r{qmath::weight_recipe::checkpoint(), qmath::weight_recipe::bnb_4bit(),
+                                      qmath::weight_recipe::bnb_8bit()};
+  for (int f = 0; f <= static_cast<int>(qmath::gguf_ftype::q6_k); ++f)
+    r.push_back(qmath::weight_recipe::gguf(static_cast<qmath::gguf_ftype>(f)));
+  return r;
+}
+}  // namespace
+
+TEST_CASE("hostile: alike blocks folded give the per-block sums, for every layer count") {
+  const std::vector<std::uint32_t> layer_counts{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23, 24, 31, 32, 33, 47, 48, 63, 80, 97};
+  const auto recipes = every_recipe();
+  for (m::architecture base : {m::llama_3_8b, m::mixtral_8x7b, m::deepseek_v2_lite, m::gemma_2_2b, m::qwen1_5_moe_a2_7b}) {
+    for (std::uint32_t n : layer_counts) {
+      m::architecture a = base;
+      a.layers = n;
+      if (a.first_dense_layers >= n) a.first_dense_layers = n / 2;
+      std::uint64_t params = 0, blocks = 0;
+      m::for_each_tensor(a, [&](const m::tensor& t) { params += t.elements(); });
+      m::for_each_block_group(a, 0, n, [&](std::uint32_t, std::uint32_t count) { blocks += count; });
+      INFO(a.name << " with " << n << " layers");
+      CHECK(blocks == n);
+      CHECK(a.parameters() == params);
+      for (const auto& r : recipes) {
+        INFO("recipe kind " << static_cast<int>(r.kind) << " ftype " << static_cast<int>(r.ftype));
+        CHECK(qmath::weight_bytes(a, r).total() == per_block_weight_bytes(a, r));
+      }
+      for (std::uint32_t gpu : {0u, 1u, n / 3, n / 2, n - 1, n, n + 1}) {
+        for (auto style : {qmath::offload_style::llama_cpp, qmath::offload_style::accelerate}) {
+          const auto& r = recipes[7 + (gpu % 10)];
+          const auto got = qmath::split_layers(a, r, gpu, style);
+          const auto want = per_block_split(a, r, gpu, style);
+          INFO("gpu layers " << gpu << " style " << static_cast<int>(style));
+          CHECK(got.gpu_weight_bytes == want.gpu_weight_bytes);
+          CHECK(got.host_weight_bytes == want.host_weight_bytes);
+          CHECK(got.streaming_buffer_bytes == want.streaming_buffer_bytes);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("hostile: sliding-window layers counted, not walked") {
+  for (std::uint32_t every : {0u, 1u, 2u, 3u, 6u, 7u}) {
+    for (std::uint32_t n : {1u, 2u, 5u, 26u, 42u, 97u}) {
+      m::architecture a = m::gemma_2_2b;
+      a.layers = n;
+      a.full_attention_every = every;
+      std::uint32_t sliding = 0;
+      for (std::uint32_t i = 0; i < n; ++i) sliding += a.is_sliding_layer(i);
+      CHECK(a.sliding_layers_in(0, n) == sliding);
+      const auto e = qmath::kv_cache(a, {.context = 8192, .batch = 2});
+      CHECK(e.sliding_layers == sliding);
+      CHECK(e.full_layers == n - sliding);
+      for (std::uint32_t first = 0; first <= n; first += 3) {
+        std::uint32_t part = 0;
+        for (std::uint32_t i = first; i < n; ++i) part += a.is_sliding_layer(i);
+        CHECK(a.sliding_layers_in(first, n) == part);
+      }
+    }
+  }
+}
+
+TEST_CASE("hostile: 2^31 - 1 layers are estimated without a walk over them") {
+  m::architecture a = m::llama_3_8b;
+  a.layers = 0x7fffffffu;
+  a.max_context = 0;
+  // the grouped walk visits a handful of runs, whatever the layer count
+  std::size_t runs = 0;
+  m::for_each_block_group(a, 0, a.layers, [&](std::uint32_t, std::uint32_t) { ++runs; });
+  CHECK(runs <= 16);
+  std::uint64_t tensors = 0, block_tensors = 0;
+  m::for_each_tensor_grouped(a, [&](const m::tensor&, std::uint32_t) { ++tensors; });
+  m::for_each_tensor(m::llama_3_8b, [&](const m::tensor& t) { block_tensors += t.layer == 0; });
+  CHECK(tensors <= runs * block_tensors + 3);  // + embedding, final norm, LM head
+  // each of these walked 2^31 blocks (minutes); the answers scale exactly
+  const std::uint64_t per_block = (m::llama_3_8b.parameters() - 2 * m::llama_3_8b.embedding_parameters() - 4096) / 32;
+  CHECK(a.parameters() == 2 * a.embedding_parameters() + 4096 + per_block * a.layers);
+  CHECK(qmath::weight_bytes(a, qmath::weight_recipe::gguf(qmath::gguf_ftype::q4_k_m)).total() > 0);
+  CHECK(qmath::kv_cache(a, {.context = 16}).bytes == std::uint64_t{16} * 131072 / 32 * a.layers);
+  qmath::plan p{.model = a, .context = 16, .runtime = qmath::runtimes::llama_cpp};
+  CHECK_FALSE(qmath::fits(p, d::rtx_3060_12gb));
+  CHECK(qmath::max_gpu_layers(p, d::rtx_3060_12gb) < 64);
+  p.training = qmath::training_presets::mixed_precision_adamw;
+  p.runtime = qmath::runtimes::transformers;
+  CHECK(qmath::estimate(p, d::h100_sxm5_80gb).gpu.optimizer == 8 * a.parameters());
+  CHECK(qmath::lora_parameters(a, {.rank = 8}) == std::uint64_t{8} * (4096 + 4096 + 4096 + 1024) * a.layers);
 }

@@ -133,3 +133,25 @@ TEST_CASE("floor_log2_exact is floorf(log2f(x)) of the C library", "[fp4]") {
   CHECK(checked > 4000000);
   CHECK(differ == 0);
 }
+
+TEST_CASE("quality.hpp measures every new format, and more bits lose less", "[kquant][quality]") {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> gauss(0.f, 1.f);
+  std::vector<float> x(std::size_t{1} << 16);
+  for (auto& v : x) v = gauss(rng);
+  const double q3 = round_trip_error<formats::q3_k>(x).sqnr_db, q4 = round_trip_error<formats::q4_k>(x).sqnr_db,
+               q5 = round_trip_error<formats::q5_k>(x).sqnr_db, q6 = round_trip_error<formats::q6_k>(x).sqnr_db,
+               q8 = round_trip_error<formats::q8_k>(x).sqnr_db;
+  CHECK(q3 < q4);
+  CHECK(q4 < q5);
+  CHECK(q5 < q6);
+  CHECK(q6 < q8);
+  // About 6 dB a bit: Q4_K near 23 dB on N(0,1), Q6_K near 35 dB.
+  CHECK(q4 > 20);
+  CHECK(q6 > 32);
+  const double xs = round_trip_error<formats::iq4_xs>(x).sqnr_db, mx = round_trip_error<formats::mxfp4>(x).sqnr_db,
+               nv = round_trip_error<formats::nvfp4>(x).sqnr_db;
+  CHECK(mx < nv);  // power-of-two scale per 32 against an E4M3 scale per 16
+  CHECK(nv < xs);
+  CHECK(mx > 15);
+}

@@ -99,7 +99,8 @@ constexpr const lora_config& validate(const lora_config& c) {
 }
 
 // Calls f(rows, cols, copies) for every adapter matrix (A = [r, in], B = [out, r])
-// in file order. The per-matrix shapes matter to optimizers that store state per
+// in file order, with `copies` (uint64) identical matrices: routed experts
+// times the alike blocks of models::for_each_tensor_grouped. The per-matrix shapes matter to optimizers that store state per
 // matrix (Adafactor's factored moments, 8-bit blockwise absmax).
 template <class F>
 constexpr void for_each_lora_matrix(const models::architecture& arch, const lora_config& cfg, F&& f) {
@@ -108,15 +109,16 @@ constexpr void for_each_lora_matrix(const models::architecture& arch, const lora
   const bool all = c.targets.has(lora_target::all_linear);
   // A fused q/k/v module is seen as its three tensors; emit it once, at q.
   std::uint64_t fused_out = 0;
+  std::uint64_t fused_repeat = 1;
   std::int32_t fused_layer = -2;
   const auto flush = [&] {
     if (fused_out != 0) {
-      f(r, std::uint64_t{arch.hidden}, 1u);
-      f(fused_out, r, 1u);
+      f(r, std::uint64_t{arch.hidden}, fused_repeat);
+      f(fused_out, r, fused_repeat);
     }
     fused_out = 0;
   };
-  models::for_each_tensor(arch, [&](const models::tensor& t) {
+  models::for_each_tensor_grouped(arch, [&](const models::tensor& t, std::uint32_t repeat) {
     if (!t.linear || t.layer < 0) return;
     const bool targeted = all || detail::lora_targets_role(c, t.role);
     if (c.fused_qkv && detail::is_qkv_role(t.role)) {
@@ -127,14 +129,16 @@ constexpr void for_each_lora_matrix(const models::architecture& arch, const lora
       if (t.layer != fused_layer) {
         flush();
         fused_layer = t.layer;
+        fused_repeat = repeat;
       }
       fused_out = detail::checked_add(fused_out, t.rows, "qmath::for_each_lora_matrix", "fused q/k/v rows");
       return;
     }
     flush();
     if (!targeted) return;
-    f(r, t.cols, t.copies);   // lora_A: in -> r
-    f(t.rows, r, t.copies);   // lora_B: r -> out
+    const std::uint64_t copies = std::uint64_t{t.copies} * repeat;  // both 32-bit: cannot wrap
+    f(r, t.cols, copies);     // lora_A: in -> r
+    f(t.rows, r, copies);     // lora_B: r -> out
   });
   flush();
 }
@@ -143,7 +147,7 @@ constexpr void for_each_lora_matrix(const models::architecture& arch, const lora
 constexpr std::uint64_t lora_parameters(const models::architecture& arch, const lora_config& cfg) {
   std::uint64_t n = 0;
   constexpr const char* api = "qmath::lora_parameters";
-  for_each_lora_matrix(arch, cfg, [&](std::uint64_t rows, std::uint64_t cols, std::uint32_t copies) {
+  for_each_lora_matrix(arch, cfg, [&](std::uint64_t rows, std::uint64_t cols, std::uint64_t copies) {
     n = detail::checked_add(n, detail::checked_product(api, "adapter parameters", rows, cols, copies), api,
                             "adapter parameters");
   });

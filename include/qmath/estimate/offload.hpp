@@ -51,6 +51,7 @@ constexpr layer_split split_layers(const models::architecture& arch, const weigh
   const std::uint32_t first_gpu_block = style == offload_style::llama_cpp ? a.layers - s.gpu_blocks : 0;
   const std::uint32_t end_gpu_block = style == offload_style::llama_cpp ? a.layers : s.gpu_blocks;
 
+  constexpr const char* api = "qmath::split_layers";
   std::uint64_t block_bytes = 0, largest_host_block = 0;
   std::int32_t current_block = -1;
   bool current_on_gpu = false;
@@ -58,8 +59,10 @@ constexpr layer_split split_layers(const models::architecture& arch, const weigh
     if (current_block >= 0 && !current_on_gpu && block_bytes > largest_host_block) largest_host_block = block_bytes;
     block_bytes = 0;
   };
-  models::for_each_tensor(a, [&](const models::tensor& t) {
-    const std::uint64_t bytes = tensor_bytes(a, t, recipe);
+  // Runs of alike blocks once, times their count; the runs end at the GPU
+  // range, so a run is all on the GPU or all on the host.
+  const auto place = [&](const models::tensor& t, std::uint32_t repeat) {
+    std::uint64_t bytes = tensor_bytes(a, t, recipe);
     bool on_gpu = false;
     if (t.layer >= 0) {
       const auto i = static_cast<std::uint32_t>(t.layer);
@@ -68,7 +71,8 @@ constexpr layer_split split_layers(const models::architecture& arch, const weigh
         current_block = t.layer;
         current_on_gpu = i >= first_gpu_block && i < end_gpu_block;
       }
-      block_bytes = detail::checked_add(block_bytes, bytes, "qmath::split_layers", "block bytes");
+      block_bytes = detail::checked_add(block_bytes, bytes, api, "block bytes");
+      bytes = detail::checked_mul(bytes, repeat, api, "weight bytes");
       on_gpu = current_on_gpu;
     } else if (t.role == models::tensor_role::token_embedding) {
       // accelerate puts the embedding on the GPU first. llama.cpp keeps it on
@@ -84,8 +88,9 @@ constexpr layer_split split_layers(const models::architecture& arch, const weigh
       on_gpu = s.output_on_gpu;  // final norm, LM head, pooler
     }
     std::uint64_t& side = on_gpu ? s.gpu_weight_bytes : s.host_weight_bytes;
-    side = detail::checked_add(side, bytes, "qmath::split_layers", "weight bytes");
-  });
+    side = detail::checked_add(side, bytes, api, "weight bytes");
+  };
+  models::for_each_tensor_grouped(a, place, first_gpu_block, end_gpu_block);
   close_block();
   if (style == offload_style::accelerate && s.gpu_blocks < a.layers) s.streaming_buffer_bytes = largest_host_block;
   return s;

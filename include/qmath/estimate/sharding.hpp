@@ -71,7 +71,8 @@ constexpr const parallelism& validate(const parallelism& p) {
 // embedding or the LM head).
 constexpr std::uint64_t largest_layer_parameters(const models::architecture& arch) {
   std::uint64_t best = 0, current = 0;
-  models::for_each_tensor(arch, [&](const models::tensor& t) {
+  // the largest module of a run of alike blocks is the largest of each of them
+  models::for_each_tensor_grouped(arch, [&](const models::tensor& t, std::uint32_t) {
     // a bias belongs to the linear just before it
     current = t.bias ? detail::checked_add(current, t.elements(), "qmath::largest_layer_parameters", "module parameters")
                      : t.elements();

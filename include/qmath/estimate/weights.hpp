@@ -300,11 +300,16 @@ struct weight_breakdown {
 
 constexpr weight_breakdown weight_bytes(const models::architecture& a,
                                         const weight_recipe& r = weight_recipe::checkpoint()) {
+  constexpr const char* api = "qmath::weight_bytes";
   weight_breakdown out;
-  models::for_each_tensor(a, [&](const models::tensor& t) {
+  // alike blocks once, times their count (the cost does not grow with the layers)
+  models::for_each_tensor_grouped(a, [&](const models::tensor& t, std::uint32_t repeat) {
     const auto c = static_cast<std::size_t>(t.cls);
-    out.bytes[c] = detail::checked_add(out.bytes[c], tensor_bytes(a, t, r), "qmath::weight_bytes", "weight bytes");
-    out.parameters[c] = detail::checked_add(out.parameters[c], t.elements(), "qmath::weight_bytes", "parameters");
+    out.bytes[c] = detail::checked_add(out.bytes[c], detail::checked_mul(tensor_bytes(a, t, r), repeat, api, "weight bytes"),
+                                       api, "weight bytes");
+    out.parameters[c] =
+        detail::checked_add(out.parameters[c], detail::checked_mul(t.elements(), repeat, api, "parameters"), api,
+                            "parameters");
   });
   return out;
 }

@@ -34,15 +34,10 @@
 
 #include "qmath/detail/bits.hpp"
 #include "qmath/error.hpp"
+#include "qmath/formats/bnb_backend.hpp"
 #include "qmath/formats/bnb_int8.hpp"
 
 namespace qmath {
-
-// Whose quantizer's bytes qmath writes (see formats/bnb_4bit.hpp).
-enum class bnb_backend : std::uint8_t {
-  cuda,  // csrc kQuantizeBlockwise: GPU-quantized checkpoints (the default)
-  cpu,   // bitsandbytes >= 0.46 on a CPU (backends/default/ops.py, csrc/cpu_ops.cpp)
-};
 
 namespace bnb {
 

@@ -45,6 +45,7 @@
 #include <span>
 
 #include "qmath/detail/bits.hpp"
+#include "qmath/detail/checked.hpp"
 #include "qmath/error.hpp"
 #include "qmath/formats/bnb_int8.hpp"
 #include "qmath/formats/format_info.hpp"
@@ -67,10 +68,21 @@ struct shape {
   std::size_t in_features;
   std::size_t group_size;
 
+  // The counts below are checked: a shape such as {2^61, 256, 32} must not
+  // wrap to a small size that an empty span matches.
+  constexpr std::size_t weights() const {
+    return qmath::detail::checked_size(
+        qmath::detail::checked_mul(out_features, in_features, "qmath::group_int4::shape", "out x in weights"),
+        "qmath::group_int4::shape", "out x in weights");
+  }
   constexpr std::size_t groups() const noexcept { return in_features / group_size; }
-  constexpr std::size_t qweight_words() const noexcept { return out_features * in_features / 8; }
-  constexpr std::size_t qzeros_words() const noexcept { return groups() * out_features / 8; }
-  constexpr std::size_t scales_count() const noexcept { return groups() * out_features; }
+  constexpr std::size_t qweight_words() const { return weights() / 8; }
+  // groups x out <= out x in / 32: neither wraps once weights() does not
+  constexpr std::size_t qzeros_words() const { return scales_count() / 8; }
+  constexpr std::size_t scales_count() const {
+    static_cast<void>(weights());
+    return groups() * out_features;
+  }
 };
 
 constexpr void check_shape(const char* api, const shape& s) {
@@ -80,12 +92,15 @@ constexpr void check_shape(const char* api, const shape& s) {
                 " is not a positive multiple of the group size ", s.group_size);
   QMATH_REQUIRE(s.out_features > 0 && s.out_features % 8 == 0, api, "out_features ", s.out_features,
                 " is not a positive multiple of 8");
+  static_cast<void>(qmath::detail::checked_size(
+      qmath::detail::checked_mul(s.out_features, s.in_features, api, "out_features x in_features"), api,
+      "out_features x in_features"));
 }
 
 constexpr void check_sizes(const char* api, const shape& s, std::size_t weights, std::size_t qweight,
                            std::size_t qzeros, std::size_t scales) {
   check_shape(api, s);
-  QMATH_REQUIRE(weights == s.out_features * s.in_features, api, "W has ", weights, " values, ", s.out_features, " x ",
+  QMATH_REQUIRE(weights == s.weights(), api, "W has ", weights, " values, ", s.out_features, " x ",
                 s.in_features, " expected");
   QMATH_REQUIRE(qweight == s.qweight_words(), api, "qweight has ", qweight, " words, ", s.qweight_words(),
                 " expected");

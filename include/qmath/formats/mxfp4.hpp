@@ -42,9 +42,9 @@ struct mxfp4 {
       if (amax < detail::gguf::abs_value(v)) amax = detail::gguf::abs_value(v);
     block out{};
     out.e = exponent_of(amax);
-    const float d = detail::fp4::e8m0_half(out.e);
+    const auto candidates = detail::fp4::scaled_values(detail::fp4::e8m0_half(out.e));
     for (std::size_t j = 0; j < 16; ++j)
-      out.qs[j] = static_cast<std::uint8_t>(detail::fp4::best_index(x[j], d) | (detail::fp4::best_index(x[j + 16], d) << 4));
+      out.qs[j] = static_cast<std::uint8_t>(detail::fp4::best_index(x[j], candidates) | (detail::fp4::best_index(x[j + 16], candidates) << 4));
     return out;
   }
 

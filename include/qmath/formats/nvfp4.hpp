@@ -42,10 +42,10 @@ struct nvfp4 {
       for (std::size_t j = 0; j < 16; ++j)
         if (amax < detail::gguf::abs_value(xb[j])) amax = detail::gguf::abs_value(xb[j]);
       out.d[s] = detail::fp4::ue4m3_from_float(amax / 6.0f);
-      const float d = detail::fp4::ue4m3_half_to_float(out.d[s]);
+      const auto candidates = detail::fp4::scaled_values(detail::fp4::ue4m3_half_to_float(out.d[s]));
       for (std::size_t j = 0; j < 8; ++j)
         out.qs[8 * s + j] =
-            static_cast<std::uint8_t>(detail::fp4::best_index(xb[j], d) | (detail::fp4::best_index(xb[j + 8], d) << 4));
+            static_cast<std::uint8_t>(detail::fp4::best_index(xb[j], candidates) | (detail::fp4::best_index(xb[j + 8], candidates) << 4));
     }
     return out;
   }

@@ -26,6 +26,7 @@
 
 #include "qmath/error.hpp"
 #include "qmath/io/gguf.hpp"
+#include "qmath/io/plausible.hpp"
 #include "qmath/io/stored_tensor.hpp"
 #include "qmath/models/architecture.hpp"
 
@@ -296,6 +297,7 @@ inline models::architecture gguf_architecture(const gguf::file& f) {
   a.checkpoint_dtype = ftype == 0 ? format_id::f32 : ftype == 32 ? format_id::bf16 : format_id::f16;
   QMATH_REQUIRE(a.is_moe() || a.intermediate != 0, gguf_model_api, "missing metadata key ", arch,
                 ".feed_forward_length");
+  check_plausible(a, gguf_model_api);
   models::validate(a);
   return a;
 }

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qmath/error.hpp"
+#include "qmath/io/plausible.hpp"
 #include "qmath/models/architecture.hpp"
 
 #define QMATH_HAS_HF_CONFIG 1
@@ -115,26 +116,6 @@ inline std::uint32_t product_u32(std::uint32_t a, std::uint32_t b, const char* w
   return static_cast<std::uint32_t>(p);
 }
 
-// Bounds of what any published model has, with a wide margin: a config
-// beyond them is corrupt or hostile, and estimators that walk the layers
-// must not be asked to walk four billion of them.
-inline void check_plausible(const models::architecture& a) {
-  const auto bound = [](std::uint64_t v, std::uint64_t max, const char* what) {
-    QMATH_REQUIRE(v <= max, hf_api, what, " = ", v, " is beyond any real model (at most ", max, ")");
-  };
-  bound(a.layers, 4096, "the layer count");
-  bound(a.encoder_layers, 4096, "the encoder layer count");
-  bound(a.hidden, 1u << 20, "hidden_size");
-  bound(a.heads, 1u << 16, "the attention head count");
-  bound(a.head_dim, 1u << 16, "head_dim");
-  bound(a.intermediate, 1u << 24, "intermediate_size");
-  bound(a.expert_intermediate, 1u << 24, "the expert FFN size");
-  bound(a.shared_expert_intermediate, 1u << 24, "the shared expert FFN size");
-  bound(a.vocab, 1u << 26, "vocab_size");
-  bound(a.experts, 1u << 16, "the expert count");
-  bound(a.kv_lora_rank, 1u << 16, "kv_lora_rank");
-  bound(a.q_lora_rank, 1u << 16, "q_lora_rank");
-}
 
 // Parses JSON text; every nlohmann failure (syntax, a number that does not
 // fit a double such as 1e400, invalid UTF-8) becomes one qmath::error line.
@@ -190,7 +171,7 @@ inline models::architecture hf_config_from_json(const nlohmann::json& top) {
   a.max_context = get_u32_or(j, key_of(j, {"max_position_embeddings", "n_positions"}), gemma3 ? 131072u : 0u);
 
   const auto finish = [&](models::architecture& out) -> models::architecture {
-    check_plausible(out);
+    check_plausible(out, hf_api);
     models::validate(out);
     return out;
   };

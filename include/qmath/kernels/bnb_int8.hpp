@@ -158,16 +158,16 @@ inline void dequantize_row(const std::int8_t* q, float* out, std::size_t cols, f
 
 namespace qmath::bnb {
 
-// Quantizes a rows x cols row-major matrix; returns the outlier columns
-// (empty when threshold is 0). Throws qmath::error on mismatched sizes or a
+// Quantizes a rows x cols row-major matrix by `backend`'s rule (formats/bnb_int8.hpp);
+// returns the outlier columns (empty when threshold is 0). Throws qmath::error on mismatched sizes or a
 // bad threshold (before writing) and on NaN or infinity.
 template <class Arch = default_arch>
 std::vector<std::size_t> quantize_int8_rowwise(std::span<const float> a, std::size_t rows, std::size_t cols,
                                                std::span<std::int8_t> q, std::span<float> row_stats,
-                                               float threshold = 0.0f) {
+                                               float threshold = 0.0f, bnb_backend backend = bnb_backend::cuda) {
   check_int8_sizes("qmath::bnb::quantize_int8_rowwise", a.size(), rows, cols, q.size(), row_stats.size());
   if constexpr (is_scalar_arch<Arch>) {
-    return quantize_int8_rowwise_reference(a, rows, cols, q, row_stats, threshold);
+    return quantize_int8_rowwise_reference(a, rows, cols, q, row_stats, threshold, backend);
   } else {
     std::vector<std::size_t> outliers;
     if (threshold != 0.0f) outliers = find_outlier_columns(a, rows, cols, threshold, "qmath::bnb::quantize_int8_rowwise");
@@ -175,10 +175,11 @@ std::vector<std::size_t> quantize_int8_rowwise(std::span<const float> a, std::si
       const float* row = a.data() + r * cols;
       const float stat = qmath::detail::float_from_bits(kernels::bnb8::row_max_bits<Arch>(row, cols, threshold));
       row_stats[r] = stat;
-      if (int8_scale_overflows(stat))
+      const int8_row_rule rule = int8_rule(stat, backend);
+      if (rule.mode == int8_row_mode::in_double)
         for (std::size_t c = 0; c < cols; ++c) q[r * cols + c] = quantize_int8_tiny_row(row[c], stat);
-      else
-        kernels::bnb8::quantize_row<Arch>(row, q.data() + r * cols, cols, int8_scale(stat));
+      else  // a zero row scales by 0: every code 0
+        kernels::bnb8::quantize_row<Arch>(row, q.data() + r * cols, cols, rule.scale);
       for (std::size_t c : outliers) q[r * cols + c] = 0;
     }
     return outliers;

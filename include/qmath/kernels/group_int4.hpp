@@ -401,16 +401,17 @@ namespace qmath::kernels {
 
 template <format_id Id, std::uint32_t InFeatures, std::uint32_t GroupSize, int4_packing Packing>
 struct block_kernel<formats::group_int4_format<Id, InFeatures, GroupSize, Packing>> {
-  static group_int4::shape shape_of(std::size_t n) {
+  // api: the call that was made (quantize or dequantize), for the message
+  static group_int4::shape shape_of(std::size_t n, const char* api) {
     const group_int4::shape s{n / InFeatures, InFeatures, GroupSize};
-    group_int4::check_shape("qmath::quantize (group int4)", s);
+    group_int4::check_shape(api, s);
     return s;
   }
 
   template <class Arch>
   static void quantize(std::span<const float> in, std::span<std::byte> out) {
     if (in.empty()) return;
-    const auto s = shape_of(in.size());
+    const auto s = shape_of(in.size(), "qmath::quantize (group int4)");
     std::vector<std::int32_t> qweight(s.qweight_words()), qzeros(s.qzeros_words());
     std::vector<fp16> scales(s.scales_count());
     group_int4::quantize<Arch>(in, s, Packing, qweight, qzeros, scales);
@@ -423,7 +424,7 @@ struct block_kernel<formats::group_int4_format<Id, InFeatures, GroupSize, Packin
   template <class Arch>
   static void dequantize(std::span<const std::byte> in, std::span<float> out) {
     if (out.empty()) return;
-    const auto s = shape_of(out.size());
+    const auto s = shape_of(out.size(), "qmath::dequantize (group int4)");
     std::vector<std::int32_t> qweight(s.qweight_words()), qzeros(s.qzeros_words());
     std::vector<fp16> scales(s.scales_count());
     const std::byte* src = in.data();

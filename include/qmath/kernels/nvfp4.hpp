@@ -3,9 +3,11 @@
 // and qmath::dequantize<formats::nvfp4>. Every architecture writes the bytes
 // and floats of the scalar reference.
 //
-// Dequantize: per 16 elements the table kvalues_fp4 * scale, looked up by
-// the 8 low then the 8 high nibbles of the sub-block's bytes (vpermps).
+// Dequantize: per 16 elements the table kvalues_fp4 * scale (the scale
+// decoded through a 256-entry table of ggml_ue4m3_to_fp32), looked up by the 8
+// low then the 8 high nibbles of the sub-block's bytes (vpermps).
 
+#include <array>
 #include <cstddef>
 #include <span>
 
@@ -27,6 +29,13 @@ struct block_kernel<formats::nvfp4> : simd_or_reference<block_kernel<formats::nv
   using format = formats::nvfp4;
 
 #if !QMATH_DISABLE_SIMD
+  // ue4m3_to_fp32 of every scale byte.
+  static constexpr auto ue4m3_half = [] {
+    std::array<float, 256> t{};
+    for (unsigned i = 0; i < 256; ++i) t[i] = qmath::detail::fp4::ue4m3_half_to_float(static_cast<std::uint8_t>(i));
+    return t;
+  }();
+
   template <class A>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = kquant_simd::i32<A>;
@@ -37,14 +46,22 @@ struct block_kernel<formats::nvfp4> : simd_or_reference<block_kernel<formats::nv
           [](unsigned k) { return qmath::detail::fp4::value(k); });
       kquant_simd::dequantize_blocks<format, A>(in, out, [&values](const format::block& b, auto& sink) {
         for (std::size_t s = 0; s < 4; ++s) {
-          const kquant_simd::table16<A> table(values.v, qmath::detail::fp4::ue4m3_half_to_float(b.d[s]));
-          // The 16 codes of sub-block s in element order: 8 low nibbles, 8 high.
-          alignas(16) std::uint8_t codes[16];
-          for (std::size_t j = 0; j < 8; ++j) {
-            codes[j] = b.qs[8 * s + j] & 0xF;
-            codes[j + 8] = static_cast<std::uint8_t>(b.qs[8 * s + j] >> 4);
+          const kquant_simd::table16<A> table(values.v, ue4m3_half[b.d[s]]);
+          const std::uint8_t* q = b.qs + 8 * s;
+#if XSIMD_WITH_AVX512BW
+          if constexpr (lowbit_simd::use_avx512<A>) {
+            // 8 bytes -> 8 low nibbles then 8 high nibbles, as 16 int32 lanes.
+            const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q));
+            const __m128i mask = _mm_set1_epi8(0x0f);
+            const __m128i nibbles = _mm_unpacklo_epi64(_mm_and_si128(raw, mask), _mm_and_si128(_mm_srli_epi16(raw, 4), mask));
+            sink.put(table(I(_mm512_cvtepu8_epi32(nibbles))));
+          } else
+#endif
+          {
+            const I bytes = lowbit_simd::widen_u8<A>(q);  // 8 lanes (AVX2)
+            sink.put(table(bytes & I(0xF)));
+            sink.put(table(bytes >> 4));
           }
-          for (std::size_t c = 0; c < 16 / I::size; ++c) sink.put(table(lowbit_simd::widen_u8<A>(codes + I::size * c)));
         }
       });
     }

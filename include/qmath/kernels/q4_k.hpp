@@ -3,8 +3,9 @@
 // and qmath::dequantize<formats::q4_k>. Every architecture writes the bytes
 // and floats of the scalar reference.
 //
-// Dequantize: per 64 elements the 32 code bytes widened once, low nibbles
-// then high nibbles through y = dl * q - ml (both products exact).
+// Dequantize: per 64 elements the 32 code bytes widened once; per 32 the
+// table {dl * q - ml : q = 0..15} (the reference's formula on each code), looked
+// up by the low then the high nibbles (vpermps).
 
 #include <cstddef>
 #include <span>
@@ -34,7 +35,8 @@ struct block_kernel<formats::q4_k> : simd_or_reference<block_kernel<formats::q4_
     if constexpr (!kquant_simd::enabled<A>) {
       qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / 256);
     } else {
-      kquant_simd::dequantize_blocks<format, A>(in, out, [](const format::block& b, auto& sink) {
+      const kquant_simd::table_values<A, float (*)(unsigned)> codes([](unsigned k) { return static_cast<float>(k); });
+      kquant_simd::dequantize_blocks<format, A>(in, out, [&codes](const format::block& b, auto& sink) {
         const float d = lowbit_simd::half_to_float<A>(b.d), dmin = lowbit_simd::half_to_float<A>(b.dmin);
         for (std::size_t j = 0; j < 4; ++j) {
           I bytes[32 / N];
@@ -42,8 +44,8 @@ struct block_kernel<formats::q4_k> : simd_or_reference<block_kernel<formats::q4_
           for (std::size_t half = 0; half < 2; ++half) {
             const auto sm = qmath::detail::kquant::scale_min_k4(2 * j + half, b.scales);
             const float dl = d * static_cast<float>(sm.scale), ml = dmin * static_cast<float>(sm.min);
-            for (std::size_t c = 0; c < 32 / N; ++c)
-              sink.put(kquant_simd::scale_min<A>(half == 0 ? (bytes[c] & I(0xF)) : (bytes[c] >> 4), dl, ml));
+            const auto table = kquant_simd::affine_table<A>(codes.v, dl, ml);
+            for (std::size_t c = 0; c < 32 / N; ++c) sink.put(table(half == 0 ? (bytes[c] & I(0xF)) : (bytes[c] >> 4)));
           }
         }
       });

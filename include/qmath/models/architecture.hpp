@@ -9,6 +9,8 @@
 // cols = in_features]; GGUF's ne0 is `cols` (the quantized row length).
 // Vectors (norm weights, biases) have rows == 1.
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -84,7 +86,7 @@ struct tensor {
   bool bias = false;         // a bias vector
 
   constexpr std::uint64_t elements() const {
-    return detail::checked_product("qmath::models::tensor", "elements", rows, cols, copies);
+    return qmath::detail::checked_product("qmath::models::tensor", "elements", rows, cols, copies);
   }
   constexpr bool is_vector() const noexcept { return rows == 1; }
 };
@@ -223,10 +225,13 @@ constexpr const architecture& validate(const architecture& a) {
   return a;
 }
 
-// Calls f(tensor) for every tensor of the checkpoint, in file order: the
-// embeddings, then each block, then the final norm and the LM head.
-template <class F>
-constexpr void for_each_tensor(const architecture& arch, F&& f) {
+namespace detail {
+
+// The walk behind for_each_tensor and for_each_tensor_grouped: the tensors
+// outside the blocks go to f, and blocks(block) decides which blocks are
+// emitted (block(i) emits the tensors of block i to f).
+template <class F, class Blocks>
+constexpr void walk_tensors(const architecture& arch, F& f, Blocks&& blocks) {
   const architecture& a = validate(arch);
   const std::uint64_t h = a.hidden;
   const auto vec = [&](tensor_class cls, tensor_role role, std::int32_t layer, std::uint64_t n, bool is_bias) {
@@ -273,7 +278,7 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
   }
   if (a.encoder_layers != 0) norm(-1, h);
 
-  for (std::uint32_t i = 0; i < a.layers; ++i) {
+  const auto block = [&](std::uint32_t i) {
     const auto layer = static_cast<std::int32_t>(i);
     for (std::uint32_t n = 0; n < a.norms_per_layer; ++n) norm(layer, h);
     if (i == 0 && a.encoder_layers != 0) relative_bias(layer);
@@ -302,7 +307,7 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
              h, a.qkv_bias);
       norm(layer, a.kv_lora_rank);
       linear(tensor_class::attention, tensor_role::attn_kv_b, layer,
-             detail::checked_mul(a.heads, std::uint64_t{a.qk_nope_head_dim} + a.v_head_dim,
+             qmath::detail::checked_mul(a.heads, std::uint64_t{a.qk_nope_head_dim} + a.v_head_dim,
                                  "qmath::models::for_each_tensor", "kv_b_proj rows"),
              a.kv_lora_rank, false);
     } else {
@@ -331,7 +336,8 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
           1);
       if (a.sub_norms) norm(layer, a.intermediate);
     }
-  }
+  };
+  blocks(block);
 
   if (a.final_norm) norm(-1, h);
   if (a.pooler) linear(tensor_class::other, tensor_role::pooler, -1, h, h, true);
@@ -339,12 +345,84 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
     f(tensor{tensor_class::output, tensor_role::output, -1, a.vocab, h, 1, true, false});
 }
 
+}  // namespace detail
+
+// Calls f(tensor) for every tensor of the checkpoint, in file order: the
+// embeddings, then each block, then the final norm and the LM head. This
+// walks every block; the estimators use for_each_tensor_grouped, whose cost
+// does not grow with the layer count.
+template <class F>
+constexpr void for_each_tensor(const architecture& arch, F&& f) {
+  detail::walk_tensors(arch, f, [&](const auto& block) {
+    for (std::uint32_t i = 0; i < arch.layers; ++i) block(i);
+  });
+}
+
+// Calls g(first, count) for runs of blocks in [first_block, end_block) that
+// every estimator treats alike, in order, first..first+count-1 standing for
+// all of them. Blocks differ where a rule depends on the block index:
+//  - a MoE model's leading dense blocks (first_dense_layers);
+//  - llama-quantize's per-layer types (src/llama-quant.cpp,
+//    llama_tensor_get_type_impl, see weights.hpp): i_layer < 2, < 4,
+//    < n/16, < n/8 and >= 7n/8 (use_more_bits), and in between
+//    (i - n/8) % 3 == 2, so runs there are split by that residue;
+//  - up to two cut points of the caller's (the GPU / host split of offload.hpp).
+// Sliding-window layers are counted, not grouped (sliding_layers_in).
+template <class G>
+constexpr void for_each_block_group(const architecture& a, std::uint32_t first_block, std::uint32_t end_block, G&& g,
+                                    std::uint32_t cut_a = 0, std::uint32_t cut_b = 0) {
+  const std::uint32_t n = a.layers;
+  const std::uint32_t middle_begin = n / 8;
+  const auto middle_end = static_cast<std::uint32_t>(7 * std::uint64_t{n} / 8);
+  // T5's first decoder block alone carries the relative attention bias.
+  const std::uint32_t bias_block_end = a.encoder_layers != 0 ? 1 : 0;
+  std::array<std::uint32_t, 11> cuts{first_block, end_block, 2, 4, n / 16, middle_begin, middle_end,
+                                     a.first_dense_layers, bias_block_end, cut_a, cut_b};
+  for (auto& c : cuts) c = c < first_block ? first_block : (c > end_block ? end_block : c);
+  std::sort(cuts.begin(), cuts.end());
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+    const std::uint32_t s = cuts[k], e = cuts[k + 1];
+    if (s == e) continue;
+    if (s >= middle_begin && e <= middle_end) {
+      // every third block alike: residues of (i - n/8) mod 3
+      for (std::uint32_t r = 0; r < 3 && s + r < e; ++r) g(s + r, (e - (s + r) + 2) / 3);
+    } else {
+      g(s, e - s);
+    }
+  }
+}
+
+// Calls f(tensor, repeat) for the checkpoint's tensors with alike blocks
+// folded: a block's tensors come once per run of for_each_block_group, with
+// repeat = the blocks of the run (tensor::layer is the first of them); the
+// tensors outside the blocks have repeat 1. A sum of repeat x (something of
+// the tensor) equals the sum over for_each_tensor. cut_a and cut_b also end
+// runs (blocks on either side of them are told apart).
+template <class F>
+constexpr void for_each_tensor_grouped(const architecture& arch, F&& f, std::uint32_t cut_a = 0,
+                                       std::uint32_t cut_b = 0) {
+  std::uint32_t repeat = 1;
+  const auto g = [&](const tensor& t) { f(t, repeat); };
+  detail::walk_tensors(arch, g, [&](const auto& block) {
+    for_each_block_group(
+        arch, 0, arch.layers,
+        [&](std::uint32_t first, std::uint32_t count) {
+          repeat = count;
+          block(first);
+        },
+        cut_a, cut_b);
+    repeat = 1;
+  });
+}
+
 // Total parameters: the sum over the tensor list (tied embeddings counted once,
 // as the checkpoint stores them once and as transformers' num_parameters does).
 constexpr std::uint64_t architecture::parameters() const {
   std::uint64_t n = 0;
-  for_each_tensor(*this, [&](const tensor& t) {
-    n = detail::checked_add(n, t.elements(), "qmath::models::architecture::parameters", "parameter count");
+  constexpr const char* api = "qmath::models::architecture::parameters";
+  for_each_tensor_grouped(*this, [&](const tensor& t, std::uint32_t repeat) {
+    n = qmath::detail::checked_add(n, qmath::detail::checked_mul(t.elements(), repeat, api, "parameter count"), api,
+                            "parameter count");
   });
   return n;
 }
@@ -352,12 +430,13 @@ constexpr std::uint64_t architecture::parameters() const {
 // Parameters touched per token: routed experts count active_experts of experts.
 constexpr std::uint64_t architecture::active_parameters() const {
   std::uint64_t n = 0;
-  for_each_tensor(*this, [&](const tensor& t) {
+  for_each_tensor_grouped(*this, [&](const tensor& t, std::uint32_t repeat) {
     constexpr const char* api = "qmath::models::architecture::active_parameters";
     const std::uint64_t active = t.cls == tensor_class::expert
-                                     ? detail::checked_mul(t.elements() / t.copies, active_experts, api, "active expert parameters")
+                                     ? qmath::detail::checked_mul(t.elements() / t.copies, active_experts, api, "active expert parameters")
                                      : t.elements();
-    n = detail::checked_add(n, active, api, "active parameter count");
+    n = qmath::detail::checked_add(n, qmath::detail::checked_mul(active, repeat, api, "active parameter count"), api,
+                            "active parameter count");
   });
   return n;
 }

@@ -22,12 +22,20 @@ inline constexpr std::array<std::int8_t, 16> values{0, 1, 2, 3, 4, 6, 8, 12, 0, 
 
 constexpr float value(unsigned code) noexcept { return static_cast<float>(values[code & 0xF]); }
 
-// best_index_mxfp4(x, e): the first code of least |value * e - x|.
-constexpr std::uint8_t best_index(float x, float e) noexcept {
+// The 16 candidates value * e of one scale, each product as ggml rounds it.
+constexpr std::array<float, 16> scaled_values(float e) noexcept {
+  std::array<float, 16> t{};
+  for (unsigned i = 0; i < 16; ++i) t[i] = no_contract(value(i) * e);
+  return t;
+}
+
+// best_index_mxfp4(x, e): the first code of least |value * e - x|, with the
+// candidates of scaled_values(e) (the same products, formed once per scale).
+constexpr std::uint8_t best_index(float x, const std::array<float, 16>& candidates) noexcept {
   unsigned best = 0;
-  float best_err = lowbit::abs_value(no_contract(value(0) * e) - x);
+  float best_err = lowbit::abs_value(candidates[0] - x);
   for (unsigned i = 1; i < 16; ++i) {
-    const float err = lowbit::abs_value(no_contract(value(i) * e) - x);
+    const float err = lowbit::abs_value(candidates[i] - x);
     if (err < best_err) {
       best = i;
       best_err = err;

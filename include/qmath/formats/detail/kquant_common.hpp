@@ -200,14 +200,20 @@ constexpr symmetric_fit<N> make_qx(const float* x, int nmax) noexcept {
   const auto code_of = [&](float iscale, std::size_t i) {
     return clamp(ggml_nearest_int(no_contract(iscale * x[i])), -nmax, nmax - 1);
   };
+  // w = x^2 and w * x do not depend on the grid: formed once (the same
+  // roundings as ggml's per-grid products).
+  std::array<float, N> w{}, wx{};
+  for (std::size_t i = 0; i < N; ++i) {
+    w[i] = no_contract(x[i] * x[i]);
+    wx[i] = no_contract(w[i] * x[i]);
+  }
   const auto sums = [&](float iscale, float& sumlx, float& suml2) {
     sumlx = 0;
     suml2 = 0;
     for (std::size_t i = 0; i < N; ++i) {
       const auto l = static_cast<float>(code_of(iscale, i));
-      const float w = no_contract(x[i] * x[i]);
-      sumlx += no_contract(no_contract(w * x[i]) * l);
-      suml2 += no_contract(no_contract(w * l) * l);
+      sumlx += no_contract(wx[i] * l);
+      suml2 += no_contract(no_contract(w[i] * l) * l);
     }
   };
   float iscale = -nmax_f / max;

@@ -32,6 +32,13 @@ inline constexpr bool enabled = lowbit_simd::use_avx512<A> || lowbit_simd::use_a
 // i32<A>::size bytes as signed int32 lanes.
 template <class A>
 inline i32<A> widen_s8(const std::uint8_t* p) noexcept {
+#if XSIMD_WITH_AVX512BW
+  if constexpr (lowbit_simd::use_avx512<A>) return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+#endif
+#if XSIMD_WITH_AVX2
+  if constexpr (!lowbit_simd::use_avx512<A> && lowbit_simd::use_avx2<A>)
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+#endif
   return (lowbit_simd::widen_u8<A>(p) ^ i32<A>(0x80)) - i32<A>(0x80);
 }
 
@@ -66,6 +73,18 @@ struct table16 {
     }
 #endif
   }
+  // entries[k] given as 16 / f32<A>::size batches.
+  explicit table16(const f32<A>* entries, int) noexcept {
+#if XSIMD_WITH_AVX512BW
+    if constexpr (lowbit_simd::use_avx512<A>) all = entries[0];
+#endif
+#if XSIMD_WITH_AVX2
+    if constexpr (!lowbit_simd::use_avx512<A> && lowbit_simd::use_avx2<A>) {
+      lo = entries[0];
+      hi = entries[1];
+    }
+#endif
+  }
   f32<A> operator()(const i32<A>& idx) const noexcept {
 #if XSIMD_WITH_AVX512BW
     if constexpr (lowbit_simd::use_avx512<A>) return _mm512_permutexvar_ps(idx, all);
@@ -80,6 +99,15 @@ struct table16 {
     return f32<A>(0.f);
   }
 };
+
+// The table {dl * q - ml : q = 0..15} of an asymmetric 4-bit sub-block, each
+// entry the reference's formula on its code.
+template <class A>
+inline table16<A> affine_table(const f32<A>* codes, float dl, float ml) noexcept {
+  f32<A> entries[16 / f32<A>::size];
+  for (std::size_t i = 0; i < 16 / f32<A>::size; ++i) entries[i] = f32<A>(dl) * codes[i] - f32<A>(ml);
+  return table16<A>(entries, 0);
+}
 
 // The 16 values of a code table as the batches table16 takes.
 template <class A, class Value>
