@@ -412,6 +412,10 @@ constexpr ggml_alloc::graph build_dense(const graph_params& p) {
   std::int64_t layers = p.n_layer;
   const std::int64_t steady = p.n_dense_lead + 2;
   if (!p.full_depth && layers > steady + 2) layers = steady + 1 + (p.n_layer - steady - 1) % 2;
+  // about 60 tensors per block (MoE: more with the expert slices): grow once
+  const auto per_block = static_cast<std::size_t>(64 + 2 * p.n_expert_used);
+  b.g.tensors.reserve(static_cast<std::size_t>(layers) * per_block + 32);
+  b.g.nodes.reserve(static_cast<std::size_t>(layers) * per_block + 32);
   const std::int64_t skipped = p.n_layer - layers;
   for (std::int64_t replayed = 0; replayed < layers; ++replayed) {
     const std::int64_t il = replayed < layers - 1 ? replayed : replayed + skipped;  // the last one is the last layer
