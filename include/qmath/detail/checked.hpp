@@ -9,6 +9,7 @@
 // is a compile error (precondition_failed is not constexpr).
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -41,6 +42,14 @@ constexpr std::uint64_t checked_product(const char* api, const char* quantity, s
   return product;
 }
 
+// The sum of any number of terms, checked at every step.
+template <class... Terms>
+constexpr std::uint64_t checked_sum(const char* api, const char* quantity, std::uint64_t first, Terms... rest) {
+  std::uint64_t sum = first;
+  ((sum = checked_add(sum, static_cast<std::uint64_t>(rest), api, quantity)), ...);
+  return sum;
+}
+
 // a - b for a >= b, or a qmath::error (an unsigned difference must not wrap).
 constexpr std::uint64_t checked_sub(std::uint64_t a, std::uint64_t b, const char* api, const char* quantity) {
   QMATH_REQUIRE(a >= b, api, quantity, " would be negative (", a, " - ", b, ")");
@@ -70,6 +79,19 @@ constexpr std::uint64_t checked_bytes_from_double(double value, const char* api,
                 " is out of range for a byte count (", value, ")");
   const auto truncated = static_cast<std::uint64_t>(value);
   return static_cast<double>(truncated) < value ? truncated + 1 : truncated;
+}
+
+// A non-negative finite double truncated toward zero to an integer count (what
+// Python's int() does), or a qmath::error when it is NaN, negative or >= 2^64.
+constexpr std::uint64_t checked_truncate_from_double(double value, const char* api, const char* quantity) {
+  QMATH_REQUIRE(value >= 0.0 && value < 18446744073709551616.0, api, quantity,
+                " is out of range for a 64-bit count (", value, ")");
+  return static_cast<std::uint64_t>(value);
+}
+
+// A finite double >= 0, or a qmath::error naming it (NaN and infinity fail).
+constexpr double checked_non_negative(double value, const char* api, const char* quantity) {
+  return checked_range(value, 0.0, std::numeric_limits<double>::max(), api, quantity);
 }
 
 }  // namespace qmath::detail

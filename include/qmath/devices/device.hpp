@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "qmath/detail/checked.hpp"
+
 namespace qmath {
 
 enum class device_vendor : std::uint8_t { nvidia, amd, intel, apple, cpu, google };
@@ -41,7 +43,25 @@ struct device {
   std::uint16_t release_year = 0;
   std::string_view source;                  // where the numbers come from
 
-  constexpr std::uint64_t total_usable_bytes() const noexcept { return usable_bytes * count; }
+  constexpr std::uint64_t total_usable_bytes() const {
+    return detail::checked_mul(usable_bytes, count, "qmath::device::total_usable_bytes", "usable bytes");
+  }
 };
+
+// Rejects a profile no hardware has: no memory, no accelerator, more usable
+// than physical memory, or a rate or price that is NaN, infinite or negative.
+constexpr const device& validate(const device& d) {
+  constexpr const char* api = "qmath::device";
+  QMATH_REQUIRE(d.memory_bytes > 0 && d.usable_bytes > 0, api, d.id, ": device has no memory");
+  QMATH_REQUIRE(d.count > 0, api, d.id, ": device has no accelerators");
+  (void)d.total_usable_bytes();
+  (void)detail::checked_non_negative(d.memory_bandwidth_gbps, api, "memory bandwidth");
+  (void)detail::checked_non_negative(d.fp16_tflops, api, "fp16 TFLOPS");
+  (void)detail::checked_non_negative(d.bf16_tflops, api, "bf16 TFLOPS");
+  (void)detail::checked_non_negative(d.int8_tops, api, "int8 TOPS");
+  (void)detail::checked_non_negative(d.fp8_tflops, api, "fp8 TFLOPS");
+  (void)detail::checked_non_negative(d.usd_per_hour, api, "price per hour");
+  return d;
+}
 
 }  // namespace qmath

@@ -57,24 +57,31 @@ constexpr inference_activations inference_activation_bytes(const models::archite
   QMATH_REQUIRE(c.context > 0, api, "context must be positive");
   QMATH_REQUIRE(c.batch > 0, api, "batch must be positive");
   QMATH_REQUIRE(c.ubatch > 0, api, "ubatch must be positive");
+  using detail::checked_add;
+  using detail::checked_product;
+  using detail::checked_sum;
   const std::uint64_t chunk = std::min(c.ubatch, c.context);
-  const std::uint64_t tokens = chunk * c.batch;
+  const std::uint64_t tokens = checked_product(api, "tokens per pass", chunk, c.batch);
   const std::uint64_t value = storage_bytes(c.dtype, 1);
 
   inference_activations r;
-  r.residual = 2 * tokens * a.hidden * value;
-  r.attention = tokens * (a.q_dim() + a.k_dim() + a.v_dim() + a.attn_out_dim()) * value;
-  if (!c.flash_attention) r.attention += std::uint64_t{a.heads} * tokens * c.context * 4;
+  r.residual = checked_product(api, "residual bytes", 2, tokens, a.hidden, value);
+  const std::uint64_t qkvo = checked_sum(api, "attention width", a.q_dim(), a.k_dim(), a.v_dim(), a.attn_out_dim());
+  r.attention = checked_product(api, "attention bytes", tokens, qkvo, value);
+  if (!c.flash_attention)
+    r.attention = checked_add(r.attention, checked_product(api, "attention score bytes", a.heads, tokens, c.context, 4),
+                              api, "attention bytes");
   const std::uint64_t per_matrix = a.ffn == models::ffn_kind::gated ? 3 : 2;
   std::uint64_t ffn_width = a.intermediate;
   if (a.is_moe())
-    ffn_width = std::max<std::uint64_t>(std::uint64_t{a.active_experts} * a.expert_intermediate +
-                                            a.shared_expert_intermediate,
-                                        a.first_dense_layers != 0 ? a.intermediate : 0);
-  r.ffn = tokens * ffn_width * per_matrix * value;
+    ffn_width = std::max<std::uint64_t>(
+        checked_add(checked_product(api, "FFN width", a.active_experts, a.expert_intermediate),
+                    a.shared_expert_intermediate, api, "FFN width"),
+        a.first_dense_layers != 0 ? a.intermediate : 0);
+  r.ffn = checked_product(api, "FFN bytes", tokens, ffn_width, per_matrix, value);
   const std::uint64_t n_out = a.kind == models::model_kind::encoder ? 0 : (c.all_logits ? tokens : c.batch);
-  r.logits = n_out * a.vocab * 4;
-  r.peak = r.residual + std::max({r.attention, r.ffn, r.logits});
+  r.logits = checked_product(api, "logit bytes", n_out, a.vocab, 4);
+  r.peak = checked_add(r.residual, std::max({r.attention, r.ffn, r.logits}), api, "peak bytes");
   return r;
 }
 
@@ -122,31 +129,36 @@ struct training_activations {
 constexpr std::uint64_t training_layer_activation_bytes(const models::architecture& arch,
                                                         const training_activation_config& c,
                                                         bool keep_scores) {
+  constexpr const char* api = "qmath::training_layer_activation_bytes";
+  constexpr const char* q = "layer activation bytes";
+  const auto mul = [&](auto... factors) { return detail::checked_product(api, q, factors...); };
   const models::architecture& a = arch;
   const std::uint64_t v = storage_bytes(c.dtype, 1);
-  const std::uint64_t sb = c.sequence * c.micro_batch;
+  const std::uint64_t sb = mul(c.sequence, c.micro_batch);
   const std::uint64_t mask = c.dropout ? 1 : 0;
   const std::uint64_t h = a.hidden;
   // attention block
-  std::uint64_t bytes = sb * h * v;                                          // QKV input
-  bytes += sb * (a.q_dim() + a.k_dim() + a.v_dim()) * v;                    // Q, K, V
-  bytes += sb * a.attn_out_dim() * v;                                        // output-projection input
-  bytes += sb * h * mask;                                                    // attention output dropout mask
-  const std::uint64_t scores = std::uint64_t{a.heads} * c.sequence * c.sequence * c.micro_batch;
+  std::uint64_t bytes = detail::checked_sum(
+      api, q,
+      mul(sb, h, v),                                                              // QKV input
+      mul(sb, detail::checked_sum(api, q, a.q_dim(), a.k_dim(), a.v_dim()), v),  // Q, K, V
+      mul(sb, a.attn_out_dim(), v),                                               // output-projection input
+      mul(sb, h, mask));                                                          // attention output dropout mask
   if (c.flash_attention) {
-    bytes += std::uint64_t{a.heads} * sb * 4;                                // log-sum-exp, fp32
+    bytes = detail::checked_add(bytes, mul(a.heads, sb, 4), api, q);  // log-sum-exp, fp32
   } else if (keep_scores) {
-    bytes += scores * v + scores * mask + (c.dropout ? scores * v : 0);     // softmax, mask, dropout output
+    const std::uint64_t scores = mul(a.heads, c.sequence, c.sequence, c.micro_batch);
+    // softmax, mask, dropout output
+    bytes = detail::checked_sum(api, q, bytes, mul(scores, v), mul(scores, mask), c.dropout ? mul(scores, v) : 0);
   }
   // FFN block
   std::uint64_t width = a.intermediate;
   if (a.is_moe())
-    width = std::uint64_t{a.active_experts} * a.expert_intermediate + a.shared_expert_intermediate;
+    width = detail::checked_add(mul(a.active_experts, a.expert_intermediate), a.shared_expert_intermediate, api, q);
   const std::uint64_t ffn_values = a.ffn == models::ffn_kind::gated ? 4 : 2;
-  bytes += sb * h * v + sb * width * ffn_values * v + sb * h * mask;
+  bytes = detail::checked_sum(api, q, bytes, mul(sb, h, v), mul(sb, width, ffn_values, v), mul(sb, h, mask));
   // norms: the inputs of the layer's norms
-  bytes += std::uint64_t{a.norms_per_layer} * sb * h * v;
-  return bytes;
+  return detail::checked_add(bytes, mul(a.norms_per_layer, sb, h, v), api, q);
 }
 
 // Activations a training step keeps: per layer as above (selective recompute
@@ -161,22 +173,26 @@ constexpr training_activations training_activation_bytes(const models::architect
   const models::architecture& a = models::validate(arch);
   QMATH_REQUIRE(c.sequence > 0, api, "sequence length must be positive");
   QMATH_REQUIRE(c.micro_batch > 0, api, "micro batch must be positive");
+  using detail::checked_product;
   const std::uint64_t v = storage_bytes(c.dtype, 1);
-  const std::uint64_t sb = c.sequence * c.micro_batch;
+  const std::uint64_t sb = checked_product(api, "tokens per micro-batch", c.sequence, c.micro_batch);
 
   training_activations r;
   r.per_layer = training_layer_activation_bytes(a, c, true);
   switch (c.mode) {
-    case recompute::none: r.layers = r.per_layer * a.layers; break;
-    case recompute::selective: r.layers = training_layer_activation_bytes(a, c, false) * a.layers; break;
+    case recompute::none: r.layers = checked_product(api, "activation bytes", r.per_layer, a.layers); break;
+    case recompute::selective:
+      r.layers = checked_product(api, "activation bytes", training_layer_activation_bytes(a, c, false), a.layers);
+      break;
     case recompute::full:
-      r.layers = sb * a.hidden * v * a.layers;
+      r.layers = checked_product(api, "checkpointed activation bytes", sb, a.hidden, v, a.layers);
       r.working_set = r.per_layer;
       break;
   }
-  const std::uint64_t out_values = a.kind == models::model_kind::encoder ? 0 : sb * a.vocab;
-  r.logits = out_values * (v + 4 + 4);
-  r.total = r.layers + r.working_set + r.logits;
+  const std::uint64_t out_values =
+      a.kind == models::model_kind::encoder ? 0 : checked_product(api, "logit values", sb, a.vocab);
+  r.logits = checked_product(api, "logit bytes", out_values, v + 4 + 4);
+  r.total = detail::checked_sum(api, "activation bytes", r.layers, r.working_set, r.logits);
   return r;
 }
 

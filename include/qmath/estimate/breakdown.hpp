@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "qmath/detail/checked.hpp"
+
 namespace qmath {
 
 inline constexpr std::uint64_t kib = 1024;
@@ -23,22 +25,24 @@ struct memory_breakdown {
   std::uint64_t adapters = 0;        // LoRA / adapter weights
   std::uint64_t overhead = 0;        // runtime context, allocator slack, fixed buffers
 
-  constexpr std::uint64_t total() const noexcept {
-    return weights + kv_cache + activations + gradients + optimizer + master_weights + adapters + overhead;
+  constexpr std::uint64_t total() const {
+    return detail::checked_sum("qmath::memory_breakdown", "total bytes", weights, kv_cache, activations, gradients,
+                               optimizer, master_weights, adapters, overhead);
   }
 
-  constexpr memory_breakdown& operator+=(const memory_breakdown& o) noexcept {
-    weights += o.weights;
-    kv_cache += o.kv_cache;
-    activations += o.activations;
-    gradients += o.gradients;
-    optimizer += o.optimizer;
-    master_weights += o.master_weights;
-    adapters += o.adapters;
-    overhead += o.overhead;
+  constexpr memory_breakdown& operator+=(const memory_breakdown& o) {
+    constexpr const char* api = "qmath::memory_breakdown";
+    weights = detail::checked_add(weights, o.weights, api, "weight bytes");
+    kv_cache = detail::checked_add(kv_cache, o.kv_cache, api, "KV cache bytes");
+    activations = detail::checked_add(activations, o.activations, api, "activation bytes");
+    gradients = detail::checked_add(gradients, o.gradients, api, "gradient bytes");
+    optimizer = detail::checked_add(optimizer, o.optimizer, api, "optimizer bytes");
+    master_weights = detail::checked_add(master_weights, o.master_weights, api, "master weight bytes");
+    adapters = detail::checked_add(adapters, o.adapters, api, "adapter bytes");
+    overhead = detail::checked_add(overhead, o.overhead, api, "overhead bytes");
     return *this;
   }
-  friend constexpr memory_breakdown operator+(memory_breakdown a, const memory_breakdown& b) noexcept {
+  friend constexpr memory_breakdown operator+(memory_breakdown a, const memory_breakdown& b) {
     return a += b;
   }
   friend constexpr bool operator==(const memory_breakdown&, const memory_breakdown&) = default;

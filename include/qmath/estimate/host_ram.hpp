@@ -51,7 +51,9 @@ constexpr memory_breakdown host_ram(const models::architecture& a, const host_ra
                 c.offloaded_fraction, " is not in [0, 1]");
   const std::uint64_t file_weights = weight_bytes(a, c.checkpoint).total();
   const auto on_host = [&](std::uint64_t bytes) {
-    return static_cast<std::uint64_t>(static_cast<double>(bytes) * (1.0 - c.offloaded_fraction));
+    // at most `bytes`; a double product rounded up to 2^64 must not be cast
+    const double kept = static_cast<double>(bytes) * (1.0 - c.offloaded_fraction);
+    return kept >= static_cast<double>(bytes) ? bytes : static_cast<std::uint64_t>(kept);
   };
   memory_breakdown m;
   switch (c.method) {
@@ -61,7 +63,8 @@ constexpr memory_breakdown host_ram(const models::architecture& a, const host_ra
                     api, "torch_full_load reads an unquantized checkpoint");
       const std::uint64_t model = weight_bytes(a, weight_recipe::uniform(info(c.load_dtype), info(c.load_dtype))).total();
       m.weights = on_host(model);
-      m.overhead = file_weights + (model - m.weights);  // state dict, and the CPU copy until it is moved
+      // state dict, and the CPU copy until it is moved
+      m.overhead = detail::checked_add(file_weights, model - m.weights, api, "peak bytes");
       break;
     }
     case load_method::safetensors_lazy:

@@ -60,7 +60,7 @@ struct kv_cache_estimate {
 namespace detail {
 
 constexpr std::uint64_t round_up(std::uint64_t n, std::uint64_t multiple) {
-  return multiple <= 1 ? n : ceil_div(n, multiple) * multiple;
+  return multiple <= 1 ? n : checked_mul(ceil_div(n, multiple), multiple, "qmath::kv_cache", "padded cells");
 }
 
 // K and V row lengths (values per cell per layer).
@@ -88,8 +88,10 @@ constexpr std::uint64_t kv_cache_bytes_per_token(const models::architecture& arc
                 " is an encoder and keeps no KV cache");
   const std::uint64_t v_row = detail::kv_v_row(a, mla_compressed);
   const std::uint64_t per_layer =
-      storage_bytes(type_k, detail::kv_k_row(a, mla_compressed)) + (v_row != 0 ? storage_bytes(type_v, v_row) : 0);
-  return per_layer * a.layers;
+      detail::checked_add(storage_bytes(type_k, detail::kv_k_row(a, mla_compressed)),
+                          v_row != 0 ? storage_bytes(type_v, v_row) : 0, "qmath::kv_cache_bytes_per_token",
+                          "bytes per token and layer");
+  return detail::checked_mul(per_layer, a.layers, "qmath::kv_cache_bytes_per_token", "bytes per token");
 }
 
 constexpr kv_cache_estimate kv_cache(const models::architecture& arch, const kv_cache_config& c) {
@@ -103,29 +105,37 @@ constexpr kv_cache_estimate kv_cache(const models::architecture& arch, const kv_
                 api, "llama.cpp needs flash attention for a quantized V cache (type_v ", c.type_v.name, ")");
 
   kv_cache_estimate e;
-  const std::uint64_t tokens = c.batch * c.context;
+  const std::uint64_t tokens = detail::checked_mul(c.batch, c.context, api, "batch x context tokens");
   const bool has_sliding = c.sliding_window && a.sliding_window != 0;
   if (c.layout == kv_cache_layout::hf) {
     e.full_cells = tokens;
-    if (has_sliding) e.sliding_cells = c.batch * std::min<std::uint64_t>(c.context, a.sliding_window);
+    if (has_sliding)
+      e.sliding_cells = detail::checked_mul(c.batch, std::min<std::uint64_t>(c.context, a.sliding_window), api,
+                                            "sliding-window cells");
   } else {
     e.full_cells = detail::round_up(tokens, c.ctx_padding);
     if (has_sliding)
       e.sliding_cells = detail::round_up(
-          std::min<std::uint64_t>(e.full_cells, std::uint64_t{a.sliding_window} * c.batch + c.ubatch), 256);
+          std::min<std::uint64_t>(
+              e.full_cells, detail::checked_add(detail::checked_mul(a.sliding_window, c.batch, api, "sliding-window cells"),
+                                                c.ubatch, api, "sliding-window cells")),
+          256);
   }
 
   const std::uint64_t k_row = storage_bytes(c.type_k, detail::kv_k_row(a, c.mla_compressed));
   const std::uint64_t v_len = detail::kv_v_row(a, c.mla_compressed);
   const std::uint64_t v_row = v_len != 0 ? storage_bytes(c.type_v, v_len) : 0;
-  for (std::uint32_t i = 0; i < a.layers; ++i) {
-    const bool sliding = has_sliding && a.is_sliding_layer(i);
-    const std::uint64_t cells = sliding ? e.sliding_cells : e.full_cells;
-    (sliding ? e.sliding_layers : e.full_layers) += 1;
-    e.k_bytes += k_row * cells;
-    e.v_bytes += v_row * cells;
-  }
-  e.bytes = e.k_bytes + e.v_bytes;
+  // Layers of one kind are alike: count them instead of walking them.
+  e.sliding_layers = has_sliding ? a.sliding_layers_in(0, a.layers) : 0;
+  e.full_layers = a.layers - e.sliding_layers;
+  const auto bytes_of = [&](std::uint64_t row, const char* quantity) {
+    return detail::checked_add(detail::checked_product(api, quantity, row, e.full_cells, e.full_layers),
+                               detail::checked_product(api, quantity, row, e.sliding_cells, e.sliding_layers), api,
+                               quantity);
+  };
+  e.k_bytes = bytes_of(k_row, "K cache bytes");
+  e.v_bytes = bytes_of(v_row, "V cache bytes");
+  e.bytes = detail::checked_add(e.k_bytes, e.v_bytes, api, "KV cache bytes");
   return e;
 }
 

@@ -128,7 +128,7 @@ constexpr void for_each_lora_matrix(const models::architecture& arch, const lora
         flush();
         fused_layer = t.layer;
       }
-      fused_out += t.rows;
+      fused_out = detail::checked_add(fused_out, t.rows, "qmath::for_each_lora_matrix", "fused q/k/v rows");
       return;
     }
     flush();
@@ -142,8 +142,10 @@ constexpr void for_each_lora_matrix(const models::architecture& arch, const lora
 // Trainable LoRA parameters: sum of r * (in + out) over targeted modules.
 constexpr std::uint64_t lora_parameters(const models::architecture& arch, const lora_config& cfg) {
   std::uint64_t n = 0;
+  constexpr const char* api = "qmath::lora_parameters";
   for_each_lora_matrix(arch, cfg, [&](std::uint64_t rows, std::uint64_t cols, std::uint32_t copies) {
-    n += rows * cols * copies;
+    n = detail::checked_add(n, detail::checked_product(api, "adapter parameters", rows, cols, copies), api,
+                            "adapter parameters");
   });
   return n;
 }
@@ -157,7 +159,9 @@ constexpr std::uint64_t lora_bytes(const models::architecture& arch, const lora_
 // trainable / (base parameters + adapter parameters).
 constexpr double lora_trainable_share(const models::architecture& arch, const lora_config& cfg) {
   const std::uint64_t trainable = lora_parameters(arch, cfg);
-  return static_cast<double>(trainable) / static_cast<double>(arch.parameters() + trainable);
+  return static_cast<double>(trainable) /
+         static_cast<double>(detail::checked_add(arch.parameters(), trainable, "qmath::lora_trainable_share",
+                                                 "parameters with adapters"));
 }
 
 }  // namespace qmath

@@ -68,21 +68,23 @@ constexpr layer_split split_layers(const models::architecture& arch, const weigh
         current_block = t.layer;
         current_on_gpu = i >= first_gpu_block && i < end_gpu_block;
       }
-      block_bytes += bytes;
+      block_bytes = detail::checked_add(block_bytes, bytes, "qmath::split_layers", "block bytes");
       on_gpu = current_on_gpu;
     } else if (t.role == models::tensor_role::token_embedding) {
       // accelerate puts the embedding on the GPU first. llama.cpp keeps it on
       // the CPU; a tied one is loaded a second time as the output layer
       // (llama-model-loader TENSOR_DUPLICATED), on the GPU with the output.
       on_gpu = style == offload_style::accelerate;
-      if (!on_gpu && a.tied_embeddings && s.output_on_gpu) s.gpu_weight_bytes += bytes;
+      if (!on_gpu && a.tied_embeddings && s.output_on_gpu)
+        s.gpu_weight_bytes = detail::checked_add(s.gpu_weight_bytes, bytes, "qmath::split_layers", "GPU weight bytes");
     } else if (t.role == models::tensor_role::position_embedding ||
                t.role == models::tensor_role::token_type_embedding) {
       on_gpu = style == offload_style::accelerate;
     } else {
       on_gpu = s.output_on_gpu;  // final norm, LM head, pooler
     }
-    (on_gpu ? s.gpu_weight_bytes : s.host_weight_bytes) += bytes;
+    std::uint64_t& side = on_gpu ? s.gpu_weight_bytes : s.host_weight_bytes;
+    side = detail::checked_add(side, bytes, "qmath::split_layers", "weight bytes");
   });
   close_block();
   if (style == offload_style::accelerate && s.gpu_blocks < a.layers) s.streaming_buffer_bytes = largest_host_block;

@@ -85,6 +85,12 @@ inline constexpr runtime_profile vllm{.name = "vllm",
 inline constexpr runtime_profile bare{.name = "bare"};
 }  // namespace runtimes
 
+// Rejects a profile whose vLLM share is NaN or outside [0, 1] (0: none).
+constexpr const runtime_profile& validate(const runtime_profile& r) {
+  (void)detail::checked_range(r.memory_utilization, 0.0, 1.0, "qmath::runtime_profile", "memory_utilization");
+  return r;
+}
+
 // Does the device run a GPU driver context (CUDA / ROCm)? Apple's Metal limit
 // is already in the device's usable bytes; CPU-only devices have none.
 constexpr bool has_gpu_context(const device& d) noexcept {
@@ -95,17 +101,24 @@ constexpr bool has_gpu_context(const device& d) noexcept {
 // The overhead a profile adds on one device to a breakdown whose dynamic
 // (activation, KV, gradient) bytes are `dynamic_bytes`.
 constexpr std::uint64_t runtime_overhead_bytes(const runtime_profile& r, const device& d,
-                                               std::uint64_t dynamic_bytes) noexcept {
-  std::uint64_t bytes = dynamic_bytes / 1000 * r.slack_permille + dynamic_bytes % 1000 * r.slack_permille / 1000;
-  if (has_gpu_context(d)) bytes += r.gpu_context_bytes + r.workspace_bytes + r.reserve_bytes;
+                                               std::uint64_t dynamic_bytes) {
+  constexpr const char* api = "qmath::runtime_overhead_bytes";
+  // dynamic x slack / 1000 without forming the product: (q x 1000 + r) x s / 1000
+  std::uint64_t bytes = detail::checked_add(detail::checked_mul(dynamic_bytes / 1000, r.slack_permille, api, "slack bytes"),
+                                            dynamic_bytes % 1000 * r.slack_permille / 1000, api, "slack bytes");
+  if (has_gpu_context(d))
+    bytes = detail::checked_sum(api, "overhead bytes", bytes, r.gpu_context_bytes, r.workspace_bytes, r.reserve_bytes);
   return bytes;
 }
 
 // The bytes a runtime lets a plan use on a device: usable memory, or vLLM's
 // gpu_memory_utilization share of it (usable_bytes is the driver's total).
-constexpr std::uint64_t runtime_budget_bytes(const runtime_profile& r, const device& d) noexcept {
+constexpr std::uint64_t runtime_budget_bytes(const runtime_profile& r, const device& d) {
+  (void)validate(r);
   if (r.memory_utilization <= 0 || r.memory_utilization >= 1 || !has_gpu_context(d)) return d.usable_bytes;
-  return static_cast<std::uint64_t>(static_cast<double>(d.usable_bytes) * r.memory_utilization);
+  // below usable_bytes as a double, so the cast cannot overflow
+  const double share = static_cast<double>(d.usable_bytes) * r.memory_utilization;
+  return share >= static_cast<double>(d.usable_bytes) ? d.usable_bytes : static_cast<std::uint64_t>(share);
 }
 
 }  // namespace qmath

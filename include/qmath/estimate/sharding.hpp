@@ -46,7 +46,13 @@ struct parallelism {
   bool offload_optimizer = false;   // optimizer state, master weights, gradients in host RAM
   bool offload_parameters = false;  // ZeRO-3 only: the weight shards in host RAM
 
-  constexpr std::uint32_t gpus() const noexcept { return data * tensor * pipeline; }
+  // GPUs of the layout; validate() rejects degrees whose product passes 2^32 - 1.
+  constexpr std::uint32_t gpus() const {
+    const std::uint64_t n = detail::checked_product("qmath::parallelism", "GPU count", data, tensor, pipeline);
+    QMATH_REQUIRE(n <= 0xffffffffu, "qmath::parallelism", "data x tensor x pipeline = ", n,
+                  " GPUs does not fit 32 bits");
+    return static_cast<std::uint32_t>(n);
+  }
   friend constexpr bool operator==(const parallelism&, const parallelism&) = default;
 };
 
@@ -56,6 +62,7 @@ constexpr const parallelism& validate(const parallelism& p) {
                 p.data, ", tensor ", p.tensor, ", pipeline ", p.pipeline, ")");
   QMATH_REQUIRE(!p.offload_parameters || p.zero == zero_stage::parameters, api,
                 "parameter offload needs ZeRO stage 3 (FSDP full shard)");
+  (void)p.gpus();
   return p;
 }
 
@@ -66,7 +73,8 @@ constexpr std::uint64_t largest_layer_parameters(const models::architecture& arc
   std::uint64_t best = 0, current = 0;
   models::for_each_tensor(arch, [&](const models::tensor& t) {
     // a bias belongs to the linear just before it
-    current = t.bias ? current + t.elements() : t.elements();
+    current = t.bias ? detail::checked_add(current, t.elements(), "qmath::largest_layer_parameters", "module parameters")
+                     : t.elements();
     if (current > best) best = current;
   });
   return best;
@@ -91,7 +99,7 @@ struct sharded_state {
 constexpr sharded_state shard_model_state(const memory_breakdown& full, const parallelism& layout,
                                           std::uint64_t largest_layer_bytes) {
   const parallelism& p = validate(layout);
-  const std::uint32_t model_split = p.tensor * p.pipeline;
+  const std::uint32_t model_split = p.tensor * p.pipeline;  // validate(): the product fits 32 bits
   const auto split = [&](std::uint64_t b) { return detail::shard(b, model_split); };
   memory_breakdown s;
   s.weights = split(full.weights);
@@ -113,15 +121,16 @@ constexpr sharded_state shard_model_state(const memory_breakdown& full, const pa
   }
 
   sharded_state out;
+  constexpr const char* api = "qmath::shard_model_state";
   if (p.offload_optimizer) {
-    out.host_bytes += s.optimizer + s.master_weights + s.gradients;
+    out.host_bytes = detail::checked_sum(api, "offloaded bytes", s.optimizer, s.master_weights, s.gradients);
     s.optimizer = s.master_weights = s.gradients = 0;
   }
   if (p.offload_parameters) {
-    out.host_bytes += s.weights;
+    out.host_bytes = detail::checked_add(out.host_bytes, s.weights, api, "offloaded bytes");
     s.weights = 0;
   }
-  if (z >= 3) s.overhead += largest_layer_bytes;
+  if (z >= 3) s.overhead = detail::checked_add(s.overhead, largest_layer_bytes, api, "gathered layer bytes");
   out.gpu = s;
   return out;
 }
@@ -139,27 +148,35 @@ struct deepspeed_estimate {
 constexpr deepspeed_estimate deepspeed_zero2_estimate(std::uint64_t total_params, std::uint32_t gpus_per_node,
                                                       std::uint32_t nodes, bool cpu_offload,
                                                       double additional_buffer_factor = 1.5) {
-  QMATH_REQUIRE(gpus_per_node > 0 && nodes > 0, "qmath::deepspeed_zero2_estimate", "no GPUs");
+  constexpr const char* api = "qmath::deepspeed_zero2_estimate";
+  using detail::checked_truncate_from_double;
+  QMATH_REQUIRE(gpus_per_node > 0 && nodes > 0, api, "no GPUs");
+  (void)detail::checked_non_negative(additional_buffer_factor, api, "additional buffer factor");
   const std::uint64_t total_gpus = std::uint64_t{gpus_per_node} * nodes;
   const auto p = static_cast<double>(total_params);
+  const std::uint64_t gpu_params = detail::checked_mul(2, total_params, api, "GPU bytes");
   if (cpu_offload) {
-    const double factor = static_cast<double>(4 * total_gpus > 16 ? 4 * total_gpus : 16);
-    return {static_cast<std::uint64_t>(p * factor * additional_buffer_factor), 2 * total_params};
+    const double factor = 4.0 * static_cast<double>(total_gpus) > 16 ? 4.0 * static_cast<double>(total_gpus) : 16;
+    return {checked_truncate_from_double(p * factor * additional_buffer_factor, api, "CPU bytes"), gpu_params};
   }
   // int(18 * total_params / total_gpus): Python true division, truncated
-  const auto sharded = static_cast<std::uint64_t>(18.0 * p / static_cast<double>(total_gpus));
-  return {static_cast<std::uint64_t>(p * 4 * gpus_per_node * additional_buffer_factor), 2 * total_params + sharded};
+  const auto sharded = checked_truncate_from_double(18.0 * p / static_cast<double>(total_gpus), api, "GPU bytes");
+  return {checked_truncate_from_double(p * 4 * gpus_per_node * additional_buffer_factor, api, "CPU bytes"),
+          detail::checked_add(gpu_params, sharded, api, "GPU bytes")};
 }
 
 constexpr deepspeed_estimate deepspeed_zero3_estimate(std::uint64_t total_params, std::uint64_t largest_layer_params,
                                                       std::uint32_t gpus_per_node, std::uint32_t nodes,
                                                       bool cpu_offload, bool cpu_offload_params, bool zero_init,
                                                       double additional_buffer_factor = 1.5) {
-  QMATH_REQUIRE(gpus_per_node > 0 && nodes > 0, "qmath::deepspeed_zero3_estimate", "no GPUs");
+  constexpr const char* api = "qmath::deepspeed_zero3_estimate";
+  using detail::checked_truncate_from_double;
+  QMATH_REQUIRE(gpus_per_node > 0 && nodes > 0, api, "no GPUs");
+  (void)detail::checked_non_negative(additional_buffer_factor, api, "additional buffer factor");
   const double total_gpus = static_cast<double>(gpus_per_node) * nodes;
   const double gpus_factor = 1.0 / nodes;
   const auto p = static_cast<double>(total_params);
-  const std::uint64_t largest = 4 * largest_layer_params;
+  const std::uint64_t largest = detail::checked_mul(4, largest_layer_params, api, "gathered layer bytes");
   const auto max_d = [](double a, double b) { return a > b ? a : b; };
   double cpu = 0;
   std::uint64_t gpu = 0;
@@ -169,16 +186,18 @@ constexpr deepspeed_estimate deepspeed_zero3_estimate(std::uint64_t total_params
       cpu = zero_init ? p * 18 * gpus_factor * additional_buffer_factor
                       : p * max_d(4.0 * gpus_per_node, 18 * gpus_factor) * additional_buffer_factor;
     } else {
-      gpu = largest + static_cast<std::uint64_t>(2 * p / total_gpus);
+      gpu = detail::checked_add(largest, checked_truncate_from_double(2 * p / total_gpus, api, "GPU bytes"), api,
+                                "GPU bytes");
       cpu = zero_init ? p * 16 * gpus_factor * additional_buffer_factor
                       : p * max_d(4.0 * gpus_per_node, 16 * gpus_factor) * additional_buffer_factor;
     }
   } else {
-    gpu = largest + static_cast<std::uint64_t>(18 * p / total_gpus);
+    gpu = detail::checked_add(largest, checked_truncate_from_double(18 * p / total_gpus, api, "GPU bytes"), api,
+                              "GPU bytes");
     cpu = zero_init ? static_cast<double>(largest_layer_params) * 4 * gpus_per_node * additional_buffer_factor
                     : p * 4 * gpus_per_node * additional_buffer_factor;
   }
-  return {static_cast<std::uint64_t>(cpu), gpu};
+  return {checked_truncate_from_double(cpu, api, "CPU bytes"), gpu};
 }
 
 }  // namespace qmath

@@ -17,7 +17,10 @@
 // This header does not include xsimd.
 
 #include <cstdint>
+#include <limits>
 
+#include "qmath/detail/bits.hpp"
+#include "qmath/detail/checked.hpp"
 #include "qmath/devices/device.hpp"
 #include "qmath/error.hpp"
 
@@ -58,12 +61,12 @@ constexpr double peak_flops(const device& d, compute_type type) {
                       : type == compute_type::bf16 ? d.bf16_tflops
                       : type == compute_type::int8 ? d.int8_tops
                                                    : d.fp8_tflops;
-  QMATH_REQUIRE(tera > 0, "qmath::peak_flops", "device ", d.id, " has no ",
+  QMATH_REQUIRE(tera > 0 && tera <= std::numeric_limits<double>::max(), "qmath::peak_flops", "device ", d.id, " has no ",
                 type == compute_type::fp16   ? "fp16"
                 : type == compute_type::bf16 ? "bf16"
                 : type == compute_type::int8 ? "int8"
                                              : "fp8",
-                " rate in its profile");
+                " rate in its profile (or a rate that is not finite: ", tera, ")");
   return tera * 1e12;
 }
 
@@ -72,7 +75,11 @@ constexpr double peak_flops(const device& d, compute_type type) {
 // `context` dot products of length heads * head_dim, 2 FLOPs per multiply-add.
 // (For a whole prompt pass the average context, about prompt / 2 with a causal mask.)
 constexpr double attention_flops_per_token(double n_layers, double n_heads_times_head_dim, double context) {
-  return 4.0 * n_layers * n_heads_times_head_dim * context;
+  constexpr const char* api = "qmath::attention_flops_per_token";
+  return detail::checked_non_negative(4.0 * detail::checked_non_negative(n_layers, api, "layers") *
+                                          detail::checked_non_negative(n_heads_times_head_dim, api, "heads x head_dim") *
+                                          detail::checked_non_negative(context, api, "context"),
+                                      api, "FLOPs");
 }
 
 struct decode_inputs {
@@ -87,10 +94,15 @@ struct decode_inputs {
 constexpr speed_estimate decode_speed(const device& d, const decode_inputs& in,
                                       compute_type type = compute_type::fp16,
                                       efficiency eta = default_efficiency) {
-  QMATH_REQUIRE(in.weight_bytes > 0, "qmath::decode_speed", "weight_bytes must be positive, got ", in.weight_bytes);
-  QMATH_REQUIRE(in.batch > 0, "qmath::decode_speed", "batch must be positive");
-  QMATH_REQUIRE(in.kv_bytes_per_sequence >= 0 && in.active_params >= 0 && in.attention_flops_per_token >= 0,
-                "qmath::decode_speed", "byte and FLOP counts must not be negative");
+  constexpr const char* api = "qmath::decode_speed";
+  QMATH_REQUIRE(in.weight_bytes > 0, api, "weight_bytes must be positive, got ", in.weight_bytes);
+  QMATH_REQUIRE(in.batch > 0, api, "batch must be positive");
+  // finite and not negative (NaN fails too)
+  (void)detail::checked_non_negative(in.weight_bytes, api, "weight_bytes");
+  (void)detail::checked_non_negative(in.kv_bytes_per_sequence, api, "kv_bytes_per_sequence");
+  (void)detail::checked_non_negative(in.active_params, api, "active_params");
+  (void)detail::checked_non_negative(in.attention_flops_per_token, api, "attention_flops_per_token");
+  (void)detail::checked_non_negative(d.memory_bandwidth_gbps, api, "memory bandwidth");
   QMATH_REQUIRE(eta.memory > 0 && eta.memory <= 1 && eta.compute > 0 && eta.compute <= 1, "qmath::decode_speed",
                 "efficiencies must be in (0, 1], got ", eta.memory, " and ", eta.compute);
   QMATH_REQUIRE(d.memory_bandwidth_gbps > 0, "qmath::decode_speed", "device ", d.id, " has no bandwidth");
@@ -115,10 +127,14 @@ struct prefill_inputs {
 constexpr speed_estimate prefill_speed(const device& d, const prefill_inputs& in,
                                        compute_type type = compute_type::fp16,
                                        efficiency eta = default_efficiency) {
-  QMATH_REQUIRE(in.active_params > 0 && in.prompt_tokens > 0, "qmath::prefill_speed",
+  constexpr const char* api = "qmath::prefill_speed";
+  QMATH_REQUIRE(in.active_params > 0 && in.prompt_tokens > 0, api,
                 "active_params and prompt_tokens must be positive, got ", in.active_params, " and ", in.prompt_tokens);
-  QMATH_REQUIRE(in.weight_bytes >= 0 && in.attention_flops_per_token >= 0, "qmath::prefill_speed",
-                "byte and FLOP counts must not be negative");
+  (void)detail::checked_non_negative(in.weight_bytes, api, "weight_bytes");
+  (void)detail::checked_non_negative(in.active_params, api, "active_params");
+  (void)detail::checked_non_negative(in.prompt_tokens, api, "prompt_tokens");
+  (void)detail::checked_non_negative(in.attention_flops_per_token, api, "attention_flops_per_token");
+  (void)detail::checked_non_negative(d.memory_bandwidth_gbps, api, "memory bandwidth");
   QMATH_REQUIRE(eta.memory > 0 && eta.memory <= 1 && eta.compute > 0 && eta.compute <= 1, "qmath::prefill_speed",
                 "efficiencies must be in (0, 1], got ", eta.memory, " and ", eta.compute);
   QMATH_REQUIRE(d.memory_bandwidth_gbps > 0, "qmath::prefill_speed", "device ", d.id, " has no bandwidth");
@@ -135,7 +151,10 @@ constexpr double request_seconds(const speed_estimate& prefill, double prompt_to
                                  double output_tokens) {
   QMATH_REQUIRE(prefill.tokens_per_second > 0 && decode.tokens_per_second > 0, "qmath::request_seconds",
                 "speeds must be positive");
-  QMATH_REQUIRE(prompt_tokens >= 0 && output_tokens >= 0, "qmath::request_seconds", "token counts must not be negative");
+  (void)detail::checked_non_negative(prompt_tokens, "qmath::request_seconds", "prompt tokens");
+  (void)detail::checked_non_negative(output_tokens, "qmath::request_seconds", "output tokens");
+  (void)detail::checked_non_negative(prefill.tokens_per_second, "qmath::request_seconds", "prefill speed");
+  (void)detail::checked_non_negative(decode.tokens_per_second, "qmath::request_seconds", "decode speed");
   return prompt_tokens / prefill.tokens_per_second + output_tokens / decode.tokens_per_second;
 }
 
@@ -158,20 +177,26 @@ struct training_estimate {
 constexpr training_estimate training_time(const device& d, const training_inputs& in, std::uint32_t accelerators = 0,
                                           compute_type type = compute_type::bf16,
                                           double mfu = default_training_mfu) {
-  QMATH_REQUIRE(in.params > 0 && in.tokens > 0, "qmath::training_time", "params and tokens must be positive, got ",
-                in.params, " and ", in.tokens);
-  QMATH_REQUIRE(mfu > 0 && mfu <= 1, "qmath::training_time", "mfu must be in (0, 1], got ", mfu);
-  QMATH_REQUIRE(d.count > 0, "qmath::training_time", "device ", d.id, " has no accelerator");
+  constexpr const char* api = "qmath::training_time";
+  QMATH_REQUIRE(in.params > 0 && in.tokens > 0, api, "params and tokens must be positive, got ", in.params, " and ",
+                in.tokens);
+  (void)detail::checked_non_negative(in.params, api, "params");
+  (void)detail::checked_non_negative(in.tokens, api, "tokens");
+  QMATH_REQUIRE(mfu > 0 && mfu <= 1, api, "mfu must be in (0, 1], got ", mfu);
+  QMATH_REQUIRE(d.count > 0, api, "device ", d.id, " has no accelerator");
+  (void)detail::checked_non_negative(d.usd_per_hour, api, "price per hour");
   const std::uint32_t n = accelerators == 0 ? d.count : accelerators;
   const double flops = (in.full_recompute ? 8.0 : 6.0) * in.params * in.tokens;
-  const double seconds = flops / (mfu * peak_flops(d, type) * n);
-  const std::uint32_t instances = (n + d.count - 1) / d.count;
+  const double seconds = detail::checked_non_negative(flops / (mfu * peak_flops(d, type) * n), api, "seconds");
+  // ceil(n / count) in 64 bits: n + count - 1 wraps 32 bits
+  const auto instances = static_cast<std::uint32_t>(detail::ceil_div(n, d.count));
   return {seconds, seconds * n / 3600.0, n, instances, seconds / 3600.0 * instances * d.usd_per_hour};
 }
 
 // Cost of keeping `instances` of profile d busy for `seconds`.
 constexpr double cost_usd(const device& d, double seconds, std::uint32_t instances = 1) {
-  QMATH_REQUIRE(seconds >= 0, "qmath::cost_usd", "seconds must not be negative, got ", seconds);
+  (void)detail::checked_non_negative(seconds, "qmath::cost_usd", "seconds");
+  (void)detail::checked_non_negative(d.usd_per_hour, "qmath::cost_usd", "price per hour");
   return seconds / 3600.0 * instances * d.usd_per_hour;
 }
 

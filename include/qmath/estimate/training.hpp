@@ -19,6 +19,7 @@
 // into micro-batch after micro-batch; it multiplies the time per optimizer
 // step only. This header does not include xsimd.
 
+#include <algorithm>
 #include <cstdint>
 
 #include "qmath/error.hpp"
@@ -127,20 +128,26 @@ constexpr std::uint64_t optimizer_element_bytes(const training_config& t) {
 //                 upcast before the state is created); beta1=None: no first moment
 constexpr std::uint64_t optimizer_state_bytes(optimizer_kind o, std::uint64_t rows, std::uint64_t cols,
                                               std::uint32_t copies, std::uint64_t element_bytes) {
-  const std::uint64_t n = rows * cols;
+  constexpr const char* api = "qmath::optimizer_state_bytes";
+  constexpr const char* q = "optimizer state bytes";
+  using detail::checked_product;
+  const std::uint64_t n = checked_product(api, "elements", rows, cols);
   std::uint64_t per_copy = 0;
   switch (o) {
     case optimizer_kind::adamw:
-    case optimizer_kind::paged_adamw: per_copy = 2 * n * element_bytes; break;
+    case optimizer_kind::paged_adamw: per_copy = checked_product(api, q, 2, n, element_bytes); break;
     case optimizer_kind::adamw_8bit:
     case optimizer_kind::paged_adamw_8bit:
-      per_copy = n < 4096 ? 2 * n * 4 : 2 * n + 2 * 4 * detail::ceil_div(n, 2048);
+      per_copy = n < 4096 ? 2 * n * 4
+                          : detail::checked_add(checked_product(api, q, 2, n), 2 * 4 * detail::ceil_div(n, 2048), api, q);
       break;
     case optimizer_kind::sgd: per_copy = 0; break;
-    case optimizer_kind::sgd_momentum: per_copy = n * element_bytes; break;
-    case optimizer_kind::adafactor: per_copy = (rows == 1 ? n : rows + cols) * 4; break;
+    case optimizer_kind::sgd_momentum: per_copy = checked_product(api, q, n, element_bytes); break;
+    case optimizer_kind::adafactor:
+      per_copy = checked_product(api, q, rows == 1 ? n : detail::checked_add(rows, cols, api, q), 4);
+      break;
   }
-  return per_copy * copies;
+  return checked_product(api, q, per_copy, copies);
 }
 
 // Trainable parameters of a plan: all of them for full fine-tuning, the
@@ -167,22 +174,29 @@ constexpr void for_each_trainable(const models::architecture& arch, const traini
 constexpr memory_breakdown training_state(const models::architecture& arch, const training_config& cfg) {
   const training_config& t = validate(cfg);
   memory_breakdown b;
+  constexpr const char* api = "qmath::training_state";
+  using detail::checked_add;
+  using detail::checked_product;
   const std::uint64_t elem = optimizer_element_bytes(t);
   std::uint64_t n = 0;
   for_each_trainable(arch, t, [&](std::uint64_t rows, std::uint64_t cols, std::uint32_t copies) {
-    n += rows * cols * copies;
-    b.optimizer += optimizer_state_bytes(t.optimizer, rows, cols, copies, elem);
+    n = checked_add(n, checked_product(api, "trainable parameters", rows, cols, copies), api, "trainable parameters");
+    b.optimizer =
+        checked_add(b.optimizer, optimizer_state_bytes(t.optimizer, rows, cols, copies, elem), api, "optimizer bytes");
   });
   if (t.method == finetune_method::full) {
-    b.gradients = n * dtype_bytes(t.gradient_dtype);
-    if (t.master_weights && t.compute_dtype != format_id::f32) b.master_weights = 4 * n;
+    b.gradients = checked_product(api, "gradient bytes", n, dtype_bytes(t.gradient_dtype));
+    if (t.master_weights && t.compute_dtype != format_id::f32)
+      b.master_weights = checked_product(api, "master weight bytes", 4, n);
   } else {
     const std::uint64_t adapter = dtype_bytes(t.lora.adapter_dtype);
-    b.adapters = n * adapter;
-    b.gradients = n * adapter;
-    if (t.master_weights && t.lora.adapter_dtype != format_id::f32) b.master_weights = 4 * n;
+    b.adapters = checked_product(api, "adapter bytes", n, adapter);
+    b.gradients = checked_product(api, "gradient bytes", n, adapter);
+    if (t.master_weights && t.lora.adapter_dtype != format_id::f32)
+      b.master_weights = checked_product(api, "master weight bytes", 4, n);
   }
-  if (t.fp32_gradient_copy) b.gradients += 4 * n;
+  if (t.fp32_gradient_copy)
+    b.gradients = checked_add(b.gradients, checked_product(api, "gradient bytes", 4, n), api, "gradient bytes");
   return b;
 }
 
@@ -195,14 +209,15 @@ constexpr std::uint64_t qlora_upcast_bytes(const models::architecture& arch, con
   models::for_each_tensor(arch, [&](const models::tensor& x) {
     // as weights.hpp's bnb_4bit recipe: every nn.Linear but the LM head
     const bool quantized = x.linear && x.role != models::tensor_role::output;
-    if (!quantized) n += x.elements();
+    if (!quantized) n = detail::checked_add(n, x.elements(), "qmath::qlora_upcast_bytes", "upcast elements");
   });
-  return 2 * n;
+  return detail::checked_mul(2, n, "qmath::qlora_upcast_bytes", "upcast bytes");
 }
 
 // Sequences per optimizer step; memory sees one micro-batch only.
-constexpr std::uint64_t effective_batch(std::uint64_t micro_batch, const training_config& t) noexcept {
-  return micro_batch * t.gradient_accumulation_steps;
+constexpr std::uint64_t effective_batch(std::uint64_t micro_batch, const training_config& t) {
+  return detail::checked_mul(micro_batch, t.gradient_accumulation_steps, "qmath::effective_batch",
+                             "sequences per step");
 }
 
 // Activations a training step keeps for one micro-batch of `batch`
@@ -215,6 +230,7 @@ constexpr std::uint64_t effective_batch(std::uint64_t micro_batch, const trainin
 // (bitsandbytes dequantizes a Linear4bit weight for each matmul).
 constexpr std::uint64_t training_step_activation_bytes(const models::architecture& arch, const training_config& t,
                                                        std::uint64_t batch, std::uint64_t seq) {
+  constexpr const char* api = "qmath::training_step_activation_bytes";
   training_activation_config c;
   c.sequence = seq;
   c.micro_batch = batch;
@@ -226,9 +242,11 @@ constexpr std::uint64_t training_step_activation_bytes(const models::architectur
   if (t.method == finetune_method::qlora) {
     std::uint64_t largest = 0;
     models::for_each_tensor(arch, [&](const models::tensor& x) {
-      if (x.linear && x.role != models::tensor_role::output && x.rows * x.cols > largest) largest = x.rows * x.cols;
+      if (x.linear && x.role != models::tensor_role::output)
+        largest = std::max(largest, detail::checked_mul(x.rows, x.cols, api, "matrix elements"));
     });
-    bytes += 2 * largest;
+    bytes = detail::checked_add(bytes, detail::checked_mul(2, largest, api, "dequantized weight bytes"), api,
+                                "activation bytes");
   }
   return bytes;
 }

@@ -239,7 +239,11 @@ constexpr format_info tensor_format(const models::architecture& a, const models:
       // replace_with_bnb_linear).
       const bool quantized = t.linear && t.role != models::tensor_role::output;
       if (!quantized) return r.others;
-      if (r.kind == kind::bnb_8bit) return bnb_int8_rowwise_info(static_cast<std::uint32_t>(t.cols));
+      if (r.kind == kind::bnb_8bit) {
+        QMATH_REQUIRE(t.cols <= 0xffffffffu, "qmath::tensor_format", "LLM.int8 row of ", t.cols,
+                      " elements does not fit a 32-bit block size");
+        return bnb_int8_rowwise_info(static_cast<std::uint32_t>(t.cols));
+      }
       return r.matrices;
     }
     case kind::gguf: return detail::table_info(detail::gguf_tensor_type(a, t, r.ftype));
@@ -253,18 +257,20 @@ constexpr format_info tensor_format(const models::architecture& a, const models:
 // tensor whose size is not a multiple of the block (functional.quantize_4bit:
 // blocks = ceil(n / blocksize)), so its cost is taken on whole blocks.
 constexpr std::uint64_t tensor_bytes(const models::architecture& a, const models::tensor& t, const weight_recipe& r) {
+  constexpr const char* api = "qmath::tensor_bytes";
   const format_info f = tensor_format(a, t, r);
-  const std::uint64_t per_copy = t.rows * t.cols;
+  const std::uint64_t per_copy = detail::checked_mul(t.rows, t.cols, api, "tensor elements");
   if (f.family == format_family::bitsandbytes) {
     // bitsandbytes blocks run over the flattened tensor.
-    const std::uint64_t padded = detail::ceil_div(per_copy, f.block_elems) * f.block_elems;
-    return t.copies * storage_bytes(f, padded);
+    const std::uint64_t padded =
+        detail::checked_mul(detail::ceil_div(per_copy, f.block_elems), f.block_elems, api, "padded elements");
+    return detail::checked_mul(t.copies, storage_bytes(f, padded), api, "tensor bytes");
   }
   // GGUF, group-wise and ternary blocks run along a row: a row must be whole
   // blocks (storage_bytes rejects it otherwise, naming the format).
   static_cast<void>(storage_bytes(f, t.cols));
   if (r.kind == weight_recipe::kind_t::gguf) return storage_bytes(f, t.elements());
-  return t.copies * storage_bytes(f, per_copy);
+  return detail::checked_mul(t.copies, storage_bytes(f, per_copy), api, "tensor bytes");
 }
 
 // Weight bytes and parameter counts per tensor class.
@@ -275,18 +281,18 @@ struct weight_breakdown {
   constexpr std::uint64_t operator[](models::tensor_class c) const noexcept {
     return bytes[static_cast<std::size_t>(c)];
   }
-  constexpr std::uint64_t total() const noexcept {
+  constexpr std::uint64_t total() const {
     std::uint64_t sum = 0;
-    for (auto b : bytes) sum += b;
+    for (auto b : bytes) sum = detail::checked_add(sum, b, "qmath::weight_breakdown", "weight bytes");
     return sum;
   }
-  constexpr std::uint64_t total_parameters() const noexcept {
+  constexpr std::uint64_t total_parameters() const {
     std::uint64_t sum = 0;
-    for (auto p : parameters) sum += p;
+    for (auto p : parameters) sum = detail::checked_add(sum, p, "qmath::weight_breakdown", "parameters");
     return sum;
   }
   // Bits per weight over the whole model, scales and unquantized tensors included.
-  constexpr double bits_per_weight() const noexcept {
+  constexpr double bits_per_weight() const {
     return total_parameters() == 0 ? 0.0
                                    : 8.0 * static_cast<double>(total()) / static_cast<double>(total_parameters());
   }
@@ -297,8 +303,8 @@ constexpr weight_breakdown weight_bytes(const models::architecture& a,
   weight_breakdown out;
   models::for_each_tensor(a, [&](const models::tensor& t) {
     const auto c = static_cast<std::size_t>(t.cls);
-    out.bytes[c] += tensor_bytes(a, t, r);
-    out.parameters[c] += t.elements();
+    out.bytes[c] = detail::checked_add(out.bytes[c], tensor_bytes(a, t, r), "qmath::weight_bytes", "weight bytes");
+    out.parameters[c] = detail::checked_add(out.parameters[c], t.elements(), "qmath::weight_bytes", "parameters");
   });
   return out;
 }

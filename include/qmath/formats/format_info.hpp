@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "qmath/detail/bits.hpp"
+#include "qmath/detail/checked.hpp"
 #include "qmath/error.hpp"
 
 namespace qmath {
@@ -23,7 +24,7 @@ enum class format_id : std::uint16_t {
   q4_0, q4_1, q5_0, q5_1, q8_0, q8_1,
   q2_k, q3_k, q4_k, q5_k, q6_k, q8_k,
   iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s, iq1_s, iq1_m, iq4_nl, iq4_xs,
-  tq1_0, tq2_0, mxfp4,
+  tq1_0, tq2_0, mxfp4, nvfp4, q1_0, q2_0,
   // bitsandbytes
   bnb_nf4, bnb_fp4, bnb_int8_rowwise,
   // group-wise integer formats (GPTQ / AWQ packing; qmath's simple INT2)
@@ -73,10 +74,16 @@ constexpr std::uint64_t storage_bytes(const format_info& f, std::uint64_t n_elem
   QMATH_REQUIRE(f.block_elems != 0, "qmath::storage_bytes", "format ", f.name, " has no block size");
   QMATH_REQUIRE(n_elements % f.block_elems == 0, "qmath::storage_bytes", n_elements, " elements of ", f.name,
                 " are not a whole number of ", f.block_elems, "-element blocks");
+  constexpr const char* api = "qmath::storage_bytes";
+  // ceil(bits / 8) without forming the bit count, which passes 2^64 long
+  // before the byte count does: with k = 8q + r items of b bits each,
+  // k x b bits are q x b whole bytes and r x b bits (< 2^35) left over.
   const std::uint64_t blocks = n_elements / f.block_elems;
-  std::uint64_t bits = blocks * f.block_bits;
-  if (f.group_blocks != 0) bits += detail::ceil_div(blocks, f.group_blocks) * f.group_bits;
-  return detail::ceil_div(bits, 8) + (n_elements != 0 ? f.tensor_bytes : 0);
+  const std::uint64_t groups = f.group_blocks != 0 ? detail::ceil_div(blocks, f.group_blocks) : 0;
+  const std::uint64_t rest_bits = blocks % 8 * f.block_bits + groups % 8 * f.group_bits;
+  return detail::checked_sum(api, "storage bytes", detail::checked_mul(blocks / 8, f.block_bits, api, "storage bytes"),
+                             detail::checked_mul(groups / 8, f.group_bits, api, "storage bytes"),
+                             detail::ceil_div(rest_bits, 8), n_elements != 0 ? f.tensor_bytes : 0);
 }
 
 // A format descriptor type (qmath::formats::q8_0, ...) carries its record.

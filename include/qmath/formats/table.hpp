@@ -45,6 +45,9 @@ constexpr format_info bnb_4bit_info(format_id id, std::uint32_t blocksize = 64, 
 // LLM.int8 vector-wise: int8 codes and one fp32 absmax per row of `row_length`.
 constexpr format_info bnb_int8_rowwise_info(std::uint32_t row_length) {
   QMATH_REQUIRE(row_length > 0, "qmath::bnb_int8_rowwise_info", "row length must be positive");
+  // block_bits (8 per code + the 32-bit absmax) is a uint32
+  QMATH_REQUIRE(row_length <= (0xffffffffu - 32) / 8, "qmath::bnb_int8_rowwise_info", "row length ", row_length,
+                " is too long for one 32-bit block size");
   return {format_id::bnb_int8_rowwise, "int8-rowwise", format_family::bitsandbytes, row_length,
           row_length * 8 + 32, 0, 0, 0, -1, true};
 }
@@ -84,11 +87,11 @@ inline constexpr std::array format_table{
     detail::gguf_row(format_id::q8_0, "q8_0", 32, 34, 8, true),
     detail::gguf_row(format_id::q8_1, "q8_1", 32, 36, 9, false),
     detail::gguf_row(format_id::q2_k, "q2_k", 256, 84, 10, true),
-    detail::gguf_row(format_id::q3_k, "q3_k", 256, 110, 11, false),
-    detail::gguf_row(format_id::q4_k, "q4_k", 256, 144, 12, false),
-    detail::gguf_row(format_id::q5_k, "q5_k", 256, 176, 13, false),
-    detail::gguf_row(format_id::q6_k, "q6_k", 256, 210, 14, false),
-    detail::gguf_row(format_id::q8_k, "q8_k", 256, 292, 15, false),
+    detail::gguf_row(format_id::q3_k, "q3_k", 256, 110, 11, true),
+    detail::gguf_row(format_id::q4_k, "q4_k", 256, 144, 12, true),
+    detail::gguf_row(format_id::q5_k, "q5_k", 256, 176, 13, true),
+    detail::gguf_row(format_id::q6_k, "q6_k", 256, 210, 14, true),
+    detail::gguf_row(format_id::q8_k, "q8_k", 256, 292, 15, true),
     detail::gguf_row(format_id::iq2_xxs, "iq2_xxs", 256, 66, 16, false),
     detail::gguf_row(format_id::iq2_xs, "iq2_xs", 256, 74, 17, false),
     detail::gguf_row(format_id::iq2_s, "iq2_s", 256, 82, 22, false),
@@ -97,10 +100,15 @@ inline constexpr std::array format_table{
     detail::gguf_row(format_id::iq1_s, "iq1_s", 256, 50, 19, false),
     detail::gguf_row(format_id::iq1_m, "iq1_m", 256, 56, 29, false),
     detail::gguf_row(format_id::iq4_nl, "iq4_nl", 32, 18, 20, true),
-    detail::gguf_row(format_id::iq4_xs, "iq4_xs", 256, 136, 23, false),
+    detail::gguf_row(format_id::iq4_xs, "iq4_xs", 256, 136, 23, true),
     detail::gguf_row(format_id::tq1_0, "tq1_0", 256, 54, 34, true),
     detail::gguf_row(format_id::tq2_0, "tq2_0", 256, 66, 35, true),
-    detail::gguf_row(format_id::mxfp4, "mxfp4", 32, 17, 39, false),
+    detail::gguf_row(format_id::mxfp4, "mxfp4", 32, 17, 39, true),
+    // NVFP4: 64 elements in four UE4M3 scales (one per 16) and 32 bytes of E2M1
+    // codes (block_nvfp4); Q1_0 / Q2_0: 128 and 64 elements with one fp16 scale
+    detail::gguf_row(format_id::nvfp4, "nvfp4", 64, 36, 40, true),
+    detail::gguf_row(format_id::q1_0, "q1_0", 128, 18, 41, false),
+    detail::gguf_row(format_id::q2_0, "q2_0", 64, 18, 42, false),
     // bitsandbytes defaults (blocksize 64; rows of 4096 for LLM.int8)
     bnb_4bit_info(format_id::bnb_nf4),
     bnb_4bit_info(format_id::bnb_fp4),

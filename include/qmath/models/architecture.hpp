@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "qmath/detail/checked.hpp"
 #include "qmath/error.hpp"
 #include "qmath/formats/format_info.hpp"
 
@@ -82,7 +83,9 @@ struct tensor {
   bool linear = false;       // the 2-D weight of a linear layer (what bitsandbytes quantizes)
   bool bias = false;         // a bias vector
 
-  constexpr std::uint64_t elements() const noexcept { return rows * cols * copies; }
+  constexpr std::uint64_t elements() const {
+    return detail::checked_product("qmath::models::tensor", "elements", rows, cols, copies);
+  }
   constexpr bool is_vector() const noexcept { return rows == 1; }
 };
 
@@ -175,6 +178,14 @@ struct architecture {
     return full_attention_every == 0 || (layer + 1) % full_attention_every != 0;
   }
   constexpr bool is_moe_layer(std::uint32_t layer) const noexcept { return is_moe() && layer >= first_dense_layers; }
+  // Sliding-window layers among the blocks [first, end), counted without a
+  // walk over them: layer i attends fully when (i + 1) is a multiple of
+  // full_attention_every, and there are end / n - first / n such i.
+  constexpr std::uint32_t sliding_layers_in(std::uint32_t first, std::uint32_t end) const noexcept {
+    if (sliding_window == 0 || end <= first) return 0;
+    if (full_attention_every == 0) return end - first;
+    return (end - first) - (end / full_attention_every - first / full_attention_every);
+  }
 
   constexpr std::uint64_t parameters() const;
   constexpr std::uint64_t active_parameters() const;
@@ -186,6 +197,8 @@ struct architecture {
 constexpr const architecture& validate(const architecture& a) {
   constexpr const char* api = "qmath::models::validate";
   QMATH_REQUIRE(a.layers > 0, api, a.name, ": layers must be positive");
+  // tensor::layer is an int32 block index
+  QMATH_REQUIRE(a.layers <= 0x7fffffffu, api, a.name, ": ", a.layers, " layers do not fit a block index");
   QMATH_REQUIRE(a.hidden > 0, api, a.name, ": hidden size must be positive");
   QMATH_REQUIRE(a.heads > 0, api, a.name, ": attention heads must be positive");
   QMATH_REQUIRE(a.vocab > 0, api, a.name, ": vocabulary must be positive");
@@ -200,6 +213,9 @@ constexpr const architecture& validate(const architecture& a) {
                 ": leading dense layers need an FFN size");
   QMATH_REQUIRE(!a.is_mla() || (a.qk_rope_head_dim > 0 && a.qk_nope_head_dim > 0 && a.v_head_dim > 0), api,
                 a.name, ": MLA needs qk_nope_head_dim, qk_rope_head_dim and v_head_dim");
+  // k_head_dim() is qk_nope_head_dim + qk_rope_head_dim in 32 bits
+  QMATH_REQUIRE(!a.is_mla() || std::uint64_t{a.qk_nope_head_dim} + a.qk_rope_head_dim <= 0xffffffffu, api, a.name,
+                ": qk_nope_head_dim + qk_rope_head_dim overflows 32 bits");
   QMATH_REQUIRE(a.full_attention_every == 0 || a.sliding_window > 0, api, a.name,
                 ": a sliding-window pattern needs a window");
   QMATH_REQUIRE(a.kind == model_kind::decoder || !a.tied_embeddings, api, a.name,
@@ -286,7 +302,9 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
              h, a.qkv_bias);
       norm(layer, a.kv_lora_rank);
       linear(tensor_class::attention, tensor_role::attn_kv_b, layer,
-             std::uint64_t{a.heads} * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, false);
+             detail::checked_mul(a.heads, std::uint64_t{a.qk_nope_head_dim} + a.v_head_dim,
+                                 "qmath::models::for_each_tensor", "kv_b_proj rows"),
+             a.kv_lora_rank, false);
     } else {
       linear(tensor_class::attention, tensor_role::attn_q, layer, a.q_dim(), h, a.qkv_bias);
       linear(tensor_class::attention, tensor_role::attn_k, layer, a.k_dim(), h, a.qkv_bias);
@@ -325,7 +343,9 @@ constexpr void for_each_tensor(const architecture& arch, F&& f) {
 // as the checkpoint stores them once and as transformers' num_parameters does).
 constexpr std::uint64_t architecture::parameters() const {
   std::uint64_t n = 0;
-  for_each_tensor(*this, [&](const tensor& t) { n += t.elements(); });
+  for_each_tensor(*this, [&](const tensor& t) {
+    n = detail::checked_add(n, t.elements(), "qmath::models::architecture::parameters", "parameter count");
+  });
   return n;
 }
 
@@ -333,7 +353,11 @@ constexpr std::uint64_t architecture::parameters() const {
 constexpr std::uint64_t architecture::active_parameters() const {
   std::uint64_t n = 0;
   for_each_tensor(*this, [&](const tensor& t) {
-    n += t.cls == tensor_class::expert ? t.elements() / t.copies * active_experts : t.elements();
+    constexpr const char* api = "qmath::models::architecture::active_parameters";
+    const std::uint64_t active = t.cls == tensor_class::expert
+                                     ? detail::checked_mul(t.elements() / t.copies, active_experts, api, "active expert parameters")
+                                     : t.elements();
+    n = detail::checked_add(n, active, api, "active parameter count");
   });
   return n;
 }
