@@ -6,6 +6,9 @@
 #   x86-64-v3   the AVX2 kernels (what a machine without AVX-512 runs)
 #   scalar      QMATH_DISABLE_SIMD: the scalar references alone
 #   sanitize    AddressSanitizer + UndefinedBehaviorSanitizer, sampled sweeps
+#   clang       clang 19 with libstdc++, -march=native: every test and compile
+#               check, benches (sampled sweeps); skipped without clang++-19
+#   clang-libc++  clang 19 with libc++: the runtime tests
 #   consumers   CMake (install, add_subdirectory, FetchContent), meson,
 #               pkg-config and Conan consumers of the installed headers
 # and ends with one line "N passed, M failed".
@@ -71,6 +74,20 @@ variant scalar -DQMATH_DISABLE_SIMD=ON -DQMATH_ARCH_FLAGS=-march=native -DQMATH_
 variant sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQMATH_ARCH_FLAGS=-march=native \
   "-DCMAKE_CXX_FLAGS=-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
   -DQMATH_TEST_FAST_SWEEPS=ON -DQMATH_TEST_COMPILE_CHECKS=OFF -DQMATH_BUILD_BENCH=OFF -DQMATH_BUILD_EXAMPLES=OFF
+
+# clang: -march=native on a CPU newer than clang knows warns about its own
+# feature set (avx10.1-256); the estimators' compile-time searches
+# (static_plan.cpp) need more constexpr steps than clang's default 2^20.
+clang_cxx="${QMATH_CLANG:-clang++-19}"
+if command -v "$clang_cxx" >/dev/null 2>&1; then
+  clang_args=(-DCMAKE_CXX_COMPILER="$clang_cxx" "-DQMATH_ARCH_FLAGS=-march=native -Wno-invalid-feature-combination"
+              -DQMATH_TEST_FAST_SWEEPS=ON -DQMATH_BUILD_EXAMPLES=OFF)
+  variant clang "${clang_args[@]}" -DCMAKE_CXX_FLAGS=-fconstexpr-steps=33554432 -DQMATH_BUILD_BENCH=ON
+  variant clang-libc++ "${clang_args[@]}" "-DCMAKE_CXX_FLAGS=-stdlib=libc++ -fconstexpr-steps=33554432" \
+    -DQMATH_TEST_COMPILE_CHECKS=OFF -DQMATH_BUILD_BENCH=OFF
+else
+  echo "== clang: SKIPPED ($clang_cxx not found)"
+fi
 
 if [ -x tests/consumers/run_all.sh ] || [ -f tests/consumers/run_all.sh ]; then
   echo "== consumers"

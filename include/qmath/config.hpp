@@ -5,6 +5,9 @@
 //                        reference (no xsimd code is instantiated).
 //   QMATH_NO_EXCEPTIONS  define to 1 (or build with -fno-exceptions) to make a
 //                        failed precondition print its message and abort.
+//   QMATH_DISPATCH       1 when the qmath_dispatch library (runtime CPU
+//                        dispatch, kernels/dispatch.hpp) is linked; set by
+//                        CMake's qmath target, never by hand without it.
 
 #include "qmath/version.hpp"
 
@@ -22,4 +25,8 @@
 #else
 #define QMATH_NO_EXCEPTIONS 1
 #endif
+#endif
+
+#ifndef QMATH_DISPATCH
+#define QMATH_DISPATCH 0
 #endif

@@ -7,6 +7,7 @@
 #include "qmath/estimate/breakdown.hpp"
 #include "qmath/estimate/host_ram.hpp"
 #include "qmath/estimate/kv_cache.hpp"
+#include "qmath/estimate/llama_cpp.hpp"
 #include "qmath/estimate/lora.hpp"
 #include "qmath/estimate/offload.hpp"
 #include "qmath/estimate/plan.hpp"

@@ -15,7 +15,10 @@ qmath_tool::entry fp_entry(std::optional<qmath::fp8_overflow> mode = std::nullop
   return {[mode](std::span<const float> in) {
             std::vector<F> out(in.size());
             if constexpr (qmath::fp8_format<F>) qmath::convert(in, std::span<F>(out), mode.value_or(qmath::default_fp8_overflow<F>));
-            else qmath::convert(in, std::span<F>(out));
+            else {
+              static_cast<void>(mode);  // fp16 and bf16 have no overflow mode
+              qmath::convert(in, std::span<F>(out));
+            }
             std::vector<std::byte> bytes(out.size() * sizeof(F));
             std::memcpy(bytes.data(), out.data(), bytes.size());
             return bytes;

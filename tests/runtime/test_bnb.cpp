@@ -206,22 +206,49 @@ TEST_CASE("FP4 golden: sign bit 3, magnitudes by rank, ties to the smaller magni
   });
 }
 
-TEST_CASE("all-zero block: absmax 0 and the code of 0.0, dequantized to +0.0") {
-  std::vector<float> x(128, 0.0f);
-  x[70] = -3.0f;  // second block is not zero
+TEST_CASE("all-zero block, CUDA rule: absmax 0 and 0 * (1/0) = NaN coded as nibble 0, as kQuantizeBlockwise does") {
+  std::vector<float> x(192, 0.0f);
+  x[70] = -3.0f;               // second block is not zero
+  for (std::size_t i = 128; i < 192; ++i) x[i] = (i % 3 ? 1e-39f : -5e-40f);  // third: all subnormal, flushed
   for (bnb_code code : {bnb_code::nf4, bnb_code::fp4}) {
-    for_each_simd_arch([&]<class Arch>() {
-      auto packed = packed_bytes(128);
-      auto absmax = absmax_values(128, 64);
-      bnb::quantize_4bit<Arch>(x, packed, absmax, code, 64);
+    auto check = [&](const std::vector<std::uint8_t>& packed, const std::vector<float>& absmax) {
       CHECK(absmax[0] == 0.0f);
       CHECK(absmax[1] == 3.0f);
-      const std::uint8_t z = bnb::zero_nibble(code);
-      for (std::size_t j = 0; j < 32; ++j) CHECK(packed[j] == (z << 4 | z));
-      std::vector<float> y(128);
+      CHECK(absmax[2] == 0.0f);
+      for (std::size_t j = 0; j < 32; ++j) CHECK(packed[j] == 0);
+      for (std::size_t j = 64; j < 96; ++j) CHECK(packed[j] == 0);
+    };
+    auto ref_packed = packed_bytes(192);
+    auto ref_absmax = absmax_values(192, 64);
+    bnb::quantize_4bit_reference(x, ref_packed, ref_absmax, code, 64);
+    check(ref_packed, ref_absmax);
+    for_each_simd_arch([&]<class Arch>() {
+      auto packed = packed_bytes(192);
+      auto absmax = absmax_values(192, 64);
+      bnb::quantize_4bit<Arch>(x, packed, absmax, code, 64);
+      check(packed, absmax);
+      CHECK(packed == ref_packed);
+      std::vector<float> y(192);
       bnb::dequantize_4bit<Arch>(packed, absmax, y, code, 64);
-      for (std::size_t i = 0; i < 64; ++i) CHECK((y[i] == 0.0f && !std::signbit(y[i])));
+      // NF4 nibble 0 is -1.0: -1.0 * 0 = -0.0; FP4 nibble 0 is +0.0.
+      for (std::size_t i = 0; i < 64; ++i) CHECK((y[i] == 0.0f && std::signbit(y[i]) == (code == bnb_code::nf4)));
       CHECK(y[70] == -3.0f);
+    });
+  }
+}
+
+TEST_CASE("all-zero block, CPU rule: the code of 0.0; a partial all-zero block stores 1e-38") {
+  std::vector<float> x(100, 0.0f);
+  for (bnb_code code : {bnb_code::nf4, bnb_code::fp4}) {
+    for_each_simd_arch([&]<class Arch>() {
+      auto packed = packed_bytes(100);
+      auto absmax = absmax_values(100, 64);
+      bnb::quantize_4bit<Arch>(x, packed, absmax, code, 64, bnb_backend::cpu);
+      CHECK(absmax[0] == 0.0f);                     // a full block stores its true absmax
+      CHECK(absmax[1] == bnb::cpu_min_divisor);     // the partial one the clamped divisor
+      CHECK(std::bit_cast<std::uint32_t>(absmax[1]) == 0x006CE3EEu);  // float32(1e-38), a subnormal
+      const std::uint8_t z = bnb::zero_nibble(code);
+      for (std::uint8_t b : packed) CHECK(b == (z << 4 | z));
     });
   }
 }
@@ -259,7 +286,7 @@ TEST_CASE("every SIMD path writes the scalar reference's bytes and floats") {
     for (std::size_t blocksize = 32; blocksize <= 4096; blocksize *= 2) {
       for (int kind = 0; kind < 6; ++kind) {
         const std::size_t n = blocksize * 5 + (kind % 2 ? blocksize / 2 + 1 : 0);
-        auto x = dataset(kind, n, static_cast<std::uint32_t>(1000 * kind + blocksize));
+        auto x = dataset(kind, n, static_cast<std::uint32_t>(1000 * static_cast<std::size_t>(kind) + blocksize));
         auto ref_packed = packed_bytes(n);
         auto ref_absmax = absmax_values(n, blocksize);
         bnb::quantize_4bit_reference(x, ref_packed, ref_absmax, code, blocksize);
@@ -286,7 +313,7 @@ TEST_CASE("random packed bytes and scales dequantize identically on every path")
   const std::size_t n = 4096 * 3;
   std::vector<std::uint8_t> packed(n / 2);
   for (auto& b : packed) b = static_cast<std::uint8_t>(rng());
-  for (std::size_t blocksize : {32, 256, 4096}) {
+  for (std::size_t blocksize : {32u, 256u, 4096u}) {
     std::vector<float> absmax(n / blocksize);
     for (auto& a : absmax) a = std::ldexp(static_cast<float>(rng() % 1000) / 7.0f, static_cast<int>(rng() % 40) - 20);
     for (bnb_code code : {bnb_code::nf4, bnb_code::fp4}) {
@@ -373,7 +400,7 @@ TEST_CASE("sweep: every float near each pivot and a stride through [-1, 1], SIMD
     for (std::size_t i = 0; i < x.size(); ++i)  // the reference against the plain rule, on the sweep values
       if (i % 4096 != 0 && i % 97 == 0) {
         const std::uint8_t nib = (i % 2 == 0) ? ref[i / 2] >> 4 : ref[i / 2] & 15;
-        REQUIRE(nib == bnb::encode(code, x[i]));
+        REQUIRE(nib == bnb::encode(code, bnb::flush_subnormal(x[i])));  // absmax 1: x * local is x
       }
     for_each_simd_arch([&]<class Arch>() {
       auto packed = packed_bytes(x.size());
@@ -395,7 +422,7 @@ TEST_CASE("large 64-byte aligned outputs (streaming stores) equal the reference"
   bnb::dequantize_4bit_reference(packed, absmax, ref, bnb::nf4_map, 64);
   const auto address = reinterpret_cast<std::uintptr_t>(storage.data());
   float* aligned = storage.data() + (64 - address % 64) % 64 / sizeof(float);
-  for (std::size_t shift : {0, 1}) {
+  for (std::size_t shift : {0u, 1u}) {
     for_each_simd_arch([&]<class Arch>() {
       const std::span<float> out(aligned + shift, n);
       std::fill(out.begin(), out.end(), -1.0f);
@@ -611,7 +638,7 @@ TEST_CASE("int8 outliers: columns with |a| >= threshold are reported, left out o
 }
 
 TEST_CASE("int8: zero rows, SIMD against scalar on random matrices, round-trip bound") {
-  for (std::size_t cols : {1, 7, 8, 16, 33, 100, 4096}) {
+  for (std::size_t cols : {1u, 7u, 8u, 16u, 33u, 100u, 4096u}) {
     const std::size_t rows = 9;
     auto a = dataset(static_cast<int>(cols % 5), rows * cols, static_cast<std::uint32_t>(cols));
     for (std::size_t c = 0; c < cols; ++c) a[4 * cols + c] = 0.0f;  // row 4 is zero

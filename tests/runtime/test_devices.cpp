@@ -35,7 +35,7 @@ TEST_CASE("every profile is complete and self-consistent") {
     CHECK(dev.usd_per_hour >= 0);
     for (char c : dev.id) CHECK(((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'));
     // A lookup by id finds this very row.
-    CHECK(&d::get(dev.id) != nullptr);
+    CHECK(&d::get(dev.id) == &dev);
     CHECK(d::get(dev.id).memory_bytes == dev.memory_bytes);
     REQUIRE(d::find(dev.id).has_value());
     CHECK(d::find(dev.id)->source == dev.source);

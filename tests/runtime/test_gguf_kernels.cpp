@@ -358,7 +358,7 @@ TEMPLATE_TEST_CASE("Large dequantize outputs (streaming stores) equal the refere
   float* aligned = storage.data() + (64 - address % 64) % 64 / sizeof(float);
   auto run = [&](auto arch) {
     using Arch = decltype(arch);
-    for (std::size_t shift : {0, 1, 4, 8, 15}) {
+    for (std::size_t shift : {0u, 1u, 4u, 8u, 15u}) {
       INFO(Arch::name() << ", output " << shift << " floats past a 64-byte boundary");
       std::fill(storage.begin(), storage.end(), -7.0f);
       const std::span<float> out(aligned + shift, n);

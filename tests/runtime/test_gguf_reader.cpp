@@ -225,8 +225,10 @@ TEST_CASE("architecture values of the fixtures, as make_fixtures.py wrote them")
   const auto* nested = llama.find("qmath.test.nested");
   REQUIRE(nested != nullptr);
   REQUIRE(nested->as_array()->size() == 2);
-  const auto& first = *(*nested->as_array())[0].as_array();
-  const auto& second = *(*nested->as_array())[1].as_array();
+  const auto first_value = (*nested->as_array())[0];
+  const auto second_value = (*nested->as_array())[1];
+  const auto& first = *first_value.as_array();
+  const auto& second = *second_value.as_array();
   REQUIRE(first.size() == 3);
   REQUIRE(second.size() == 2);
   CHECK(*first[2].as_int() == 3);

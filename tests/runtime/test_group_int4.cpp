@@ -146,7 +146,7 @@ TEST_CASE("the rules: GPTQ includes 0 in the range, AWQ clamps the zero point, t
 TEST_CASE("random matrices: SIMD dequantize equals the reference, round-trip bound") {
   std::mt19937 rng(2024);
   std::normal_distribution<float> normal(0.0f, 0.02f);
-  for (std::size_t group : {32, 64, 128}) {
+  for (std::size_t group : {32u, 64u, 128u}) {
     // out 8, 24: partial 16-column tiles only; 136: full tiles plus a tail (17 AWQ word columns).
     for (auto [out, in] : {std::pair<std::size_t, std::size_t>{8, 128}, {24, 256}, {64, 384}, {136, 256}}) {
       const shape s{out, in, group};

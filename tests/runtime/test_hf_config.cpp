@@ -84,7 +84,7 @@ TEST_CASE("malformed configs give qmath::error with the key named") {
   CHECK_THROWS_WITH(io::parse_hf_config("[1, 2]"), Catch::Contains("top level must be an object"));
   CHECK_THROWS_WITH(io::parse_hf_config("{}"), Catch::Contains("missing key 'model_type'"));
   CHECK_THROWS_WITH(io::parse_hf_config(R"({"model_type": 3})"), Catch::Contains("'model_type' must be a string"));
-  CHECK_THROWS_WITH(io::parse_hf_config(R"({"model_type": "t5"})"), Catch::Contains("unsupported model_type 't5'"));
+  CHECK_THROWS_WITH(io::parse_hf_config(R"({"model_type": "mamba"})"), Catch::Contains("unsupported model_type 'mamba'"));
   const std::string base = R"({"model_type": "llama", "num_hidden_layers": 2, "num_attention_heads": 4,
       "intermediate_size": 128, "vocab_size": 100)";
   CHECK_THROWS_WITH(io::parse_hf_config(base + "}"), Catch::Contains("missing key 'hidden_size'"));

@@ -56,7 +56,10 @@ TEST_CASE("required bytes grow with context and batch") {
       plan wider = p;
       wider.batch += 1;
       CHECK(required_bytes(longer, d) >= required_bytes(p, d));
-      CHECK(required_bytes(wider, d) > required_bytes(p, d));
+      // llama.cpp pads the cells to 256 and its compute buffer does not grow
+      // with the sequences under flash attention: one more sequence can cost nothing
+      if (p.is_llama_cpp()) CHECK(required_bytes(wider, d) >= required_bytes(p, d));
+      else CHECK(required_bytes(wider, d) > required_bytes(p, d));
     }
   }
 }

@@ -28,6 +28,7 @@
 #include "qmath/estimate/activations.hpp"
 #include "qmath/estimate/breakdown.hpp"
 #include "qmath/estimate/kv_cache.hpp"
+#include "qmath/estimate/llama_cpp.hpp"
 #include "qmath/estimate/lora.hpp"
 #include "qmath/estimate/offload.hpp"
 #include "qmath/estimate/runtime.hpp"
@@ -37,6 +38,26 @@
 #include "qmath/models/architecture.hpp"
 
 namespace qmath {
+
+// llama.cpp's context parameters beyond a plan's context, batch and
+// kv_type (llama-server flags in brackets). A plan whose runtime lays out
+// the KV cache as llama.cpp does (runtimes::llama_cpp, ollama) maps to
+// llama_cpp::context_params as
+//   n_ctx = context x batch [-c], n_seq_max = batch [-np], type_k = kv_type [-ctk],
+//   type_v = type_v or kv_type [-ctv], and the fields below;
+// its KV cache and compute buffer are then llama_cpp.hpp's exact bytes.
+struct llama_cpp_options {
+  std::uint32_t n_batch = 2048;             // -b
+  std::uint32_t n_ubatch = 512;             // -ub
+  bool kv_unified = true;                   // --kv-unified (qmath's default: one cache shared by the
+                                            // sequences; llama_context_default_params has false)
+  std::optional<format_id> type_v{};        // -ctv; empty: kv_type
+  llama_cpp::flash_attn flash_attn = llama_cpp::flash_attn::automatic;  // -fa on|off|auto
+  bool swa_full = false;                    // --swa-full
+  bool allow_above_trained_context = false; // llama.cpp warns and allocates a context above n_ctx_train
+
+  friend constexpr bool operator==(const llama_cpp_options&, const llama_cpp_options&) = default;
+};
 
 struct plan {
   models::architecture model{};
@@ -48,8 +69,10 @@ struct plan {
   std::optional<training_config> training{};    // empty: inference
   parallelism parallel{};
   std::uint32_t gpu_layers = all_layers;        // blocks on the GPU (llama.cpp -ngl semantics, see offload.hpp)
+  llama_cpp_options llama{};                    // llama.cpp runtimes only
 
   constexpr bool is_training() const noexcept { return training.has_value(); }
+  constexpr bool is_llama_cpp() const noexcept { return runtime.kv_layout == kv_cache_layout::llama_cpp; }
 };
 
 // Bytes of a plan on one GPU of the layout and in host RAM (per process).
@@ -66,7 +89,9 @@ constexpr const plan& validate(const plan& p) {
   (void)models::validate(p.model);
   QMATH_REQUIRE(p.batch > 0, api, p.model.name, ": batch must be positive");
   QMATH_REQUIRE(p.context > 0, api, p.model.name, ": context must be positive");
-  QMATH_REQUIRE(p.model.max_context == 0 || p.context <= p.model.max_context || p.is_training(), api,
+  QMATH_REQUIRE(p.model.max_context == 0 || p.context <= p.model.max_context || p.is_training() ||
+                    (p.is_llama_cpp() && p.llama.allow_above_trained_context),
+                api,
                 p.model.name, ": context ", p.context, " exceeds the model's ", p.model.max_context, " positions");
   (void)validate(p.parallel);
   (void)validate(p.runtime);
@@ -84,6 +109,25 @@ constexpr const plan& validate(const plan& p) {
 }
 
 namespace detail {
+
+// The llama.cpp context a plan stands for (llama_cpp_options above).
+constexpr llama_cpp::context_params llama_context_of(const plan& p) {
+  constexpr const char* api = "qmath::plan";
+  const std::uint64_t n_ctx = detail::checked_mul(p.context, p.batch, api, "llama.cpp n_ctx (context x batch)");
+  QMATH_REQUIRE(n_ctx <= UINT32_MAX, api, p.model.name, ": llama.cpp n_ctx ", n_ctx, " exceeds 32 bits");
+  llama_cpp::context_params c;
+  c.n_ctx = static_cast<std::uint32_t>(n_ctx);
+  c.n_batch = p.llama.n_batch;
+  c.n_ubatch = p.llama.n_ubatch;
+  c.n_seq_max = p.batch;
+  c.kv_unified = p.llama.kv_unified;
+  c.type_k = p.kv_type.id;
+  c.type_v = p.llama.type_v.value_or(p.kv_type.id);
+  c.fa = p.llama.flash_attn;
+  c.swa_full = p.llama.swa_full;
+  c.n_gpu_layers = p.gpu_layers == all_layers ? llama_cpp::all_gpu_layers : static_cast<std::int32_t>(p.gpu_layers);
+  return c;
+}
 
 // CPU-only devices (and CPU-only cloud instances) run everything from RAM.
 constexpr bool runs_on_host(const device& d) noexcept {
@@ -106,6 +150,11 @@ constexpr kv_cache_config plan_kv_config(const plan& p) {
 // KV bytes of the blocks [first, end).
 constexpr std::uint64_t kv_bytes_of_layers(const plan& p, std::uint32_t first, std::uint32_t end) {
   if (p.model.kind != models::model_kind::decoder) return 0;
+  if (p.is_llama_cpp()) {
+    const llama_cpp::context_params c = llama_context_of(p);
+    const llama_cpp::resolved_context r = llama_cpp::resolve(p.model, c);
+    return llama_cpp::kv_cache_bytes(p.model, c, r, first, end).total();
+  }
   const kv_cache_config c = plan_kv_config(p);
   const kv_cache_estimate e = kv_cache(p.model, c);
   const models::architecture& a = p.model;
@@ -127,6 +176,11 @@ constexpr std::uint64_t kv_bytes_of_layers(const plan& p, std::uint32_t first, s
 //   transformers / vLLM: the whole prompt in one forward pass, 16-bit values
 //   llama.cpp: micro-batches of n_ubatch = 512 tokens, f32 values (ggml computes in f32)
 constexpr std::uint64_t plan_inference_activation_bytes(const plan& p) {
+  if (p.is_llama_cpp()) {
+    // llama.cpp's compute buffer, replayed (llama_cpp.hpp)
+    const llama_cpp::context_params c = llama_context_of(p);
+    return llama_cpp::compute_bytes(p.model, c, llama_cpp::resolve(p.model, c));
+  }
   inference_activation_config c;
   c.context = p.context;
   c.batch = p.batch;

@@ -16,26 +16,43 @@
 // blockwise with blocksize 256 and the signed dynamic map:
 //   qabsmax uint8[blocks], absmax2 fp32[ceil(blocks/256)], offset fp32, code fp32[256].
 //
-// Quantize rule (kernels.cu kQuantizeBlockwise): absmax = max|x| of the block;
-// local = 1.0f / absmax; each value is coded as nearest(x * local), where
-// "nearest" is bitsandbytes' comparison tree with strict `x > pivot` tests
-// (dQuantizeNF4 / dQuantizeFP4), so a value exactly on a pivot takes the lower
-// code (for FP4: the smaller magnitude). Dequantize: y = quant_map[nibble] * absmax.
+// Two quantizers write these bytes, and checkpoints hold both (bnb_backend):
 //
-// qmath's choices where bitsandbytes is silent or inconsistent:
-//  * A block whose absmax is 0 stores absmax 0 and the code of 0.0 for every
-//    element (NF4 nibble 7, FP4 nibble 0), so it dequantizes to +0.0.
-//    bitsandbytes' CUDA kernel computes 1/0 = inf and 0*inf = NaN, which its
-//    tree maps to nibble 0 (NF4: -1.0, dequantized as -1.0*0 = -0.0).
-//  * A block whose absmax is below 2^-126 (a subnormal, so 1/absmax overflows
-//    to inf) keeps bitsandbytes' arithmetic: x * inf is +-inf for x != 0 (codes
-//    +-1) and NaN for x == 0 (nibble 0, as bitsandbytes' tree maps NaN).
-//  * NaN or infinite input is an error (qmath::error); bitsandbytes has no check.
-//  * FP4's quant_map entry 8 is +0.0, as get_4bit_type builds it (the Python
-//    list holds the integer `-0`); the CUDA dequantizer computes -0.0 there.
-//  * The mean for double quantization is computed in double and rounded once to
-//    float (torch's float32 reduction order is unspecified; the offset is stored,
-//    so dequantization does not depend on it).
+//  * cuda (the default): csrc kQuantizeBlockwise, which quantizes a model on
+//    the GPU when it is loaded with load_in_4bit, so it wrote the pre-quantized
+//    "-bnb-4bit" checkpoints people download. bitsandbytes builds its CUDA code
+//    with --use_fast_math (CMakeLists.txt), so subnormals flush to zero: absmax
+//    = max |x| over the flushed values; local = 1.0f / absmax; each value is
+//    coded as tree(flush(flush(x) * local)), the tree being dQuantizeNF4 /
+//    dQuantizeFP4, comparisons with strict `x > pivot` against the decimal
+//    literals of kernels.cu, so a value exactly on a pivot takes the lower code
+//    (FP4: the sign is x < 0, then the smaller magnitude). A block whose
+//    (flushed) absmax is 0 computes 0 * inf = NaN, which the trees send to
+//    nibble 0: such a block is all 0x00 bytes with absmax 0 (NF4 nibble 0 is
+//    -1.0, so it dequantizes to -0.0).
+//  * cpu: backends/default/ops.py quantize_4bit, what bitsandbytes >= 0.46
+//    runs on a CPU (it has no native 4-bit quantizer there): absmax = max |x|
+//    (no flushing); the divisor is absmax clamped to at least 1e-38f; a full
+//    block is scaled by x * (1 / divisor), the partial last block by
+//    x / divisor (and stores the clamped divisor as its absmax, so an all-zero
+//    partial block stores 1e-38f); codes by torch.bucketize against the
+//    float32 midpoints of the sorted code table, a tie going to the lower code
+//    (toward -inf); FP4 maps the sorted rank back to nibbles through
+//    argsort(code), which puts nibble 0 (+0.0) before nibble 8 (also +0.0): a
+//    tiny positive value takes nibble 8, a tiny negative one (and 0) nibble 0,
+//    the opposite of cuda.
+//
+// The GPU's 1.0f / absmax under --use_fast_math is the approximate reciprocal
+// (rcp.approx, within 1 ulp); qmath computes the IEEE reciprocal, so a code can
+// differ from a GPU's only where x / absmax lies within an ulp of a pivot.
+//
+// Dequantize: y = quant_map[nibble] * absmax, with the quant_map stored in the
+// state (get_4bit_type's table, whose FP4 entry 8 is +0.0: the CPU's result;
+// the Python list holds the integer -0). bitsandbytes' CUDA dequantizer
+// computes FP4 as lut[nibble & 7] * sign, -0.0 for nibble 8: fp4_map_cuda.
+//
+// qmath's choice: NaN or infinite input is an error (qmath::error);
+// bitsandbytes has no check.
 
 #include <algorithm>
 #include <array>
@@ -46,6 +63,7 @@
 
 #include "qmath/detail/bits.hpp"
 #include "qmath/error.hpp"
+#include "qmath/formats/bnb_blockwise.hpp"
 #include "qmath/formats/bnb_int8.hpp"
 #include "qmath/formats/format_info.hpp"
 #include "qmath/formats/table.hpp"
@@ -72,6 +90,14 @@ inline constexpr std::array<float, 16> fp4_map{
     0.0f / 12.0f,  0.0625f / 12.0f,  8.0f / 12.0f,  12.0f / 12.0f,  4.0f / 12.0f,  6.0f / 12.0f,  2.0f / 12.0f,
     3.0f / 12.0f,  0.0f / 12.0f,     -0.0625f / 12.0f, -8.0f / 12.0f, -12.0f / 12.0f, -4.0f / 12.0f, -6.0f / 12.0f,
     -2.0f / 12.0f, -3.0f / 12.0f};
+
+// kernels.cu's FP4 dequantizer, lut[nibble & 7] * sign, as a table: entry 8 is
+// -0.0 (so nibble 8 times a positive absmax is -0.0).
+inline constexpr std::array<float, 16> fp4_map_cuda = [] {
+  std::array<float, 16> map = fp4_map;
+  map[8] = -0.0f;
+  return map;
+}();
 
 constexpr const std::array<float, 16>& quant_map(bnb_code code) noexcept {
   return code == bnb_code::nf4 ? nf4_map : fp4_map;
@@ -122,84 +148,40 @@ constexpr std::uint8_t encode(bnb_code code, float scaled) noexcept {
   return code == bnb_code::nf4 ? encode_nf4(scaled) : encode_fp4(scaled);
 }
 
-// ---------------------------------------------------------------------------
-// The signed 8-bit dynamic map used for double quantization:
-// functional.py create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8).
-// For i in 0..6: boundaries = torch.linspace(0.1, 1, 2^i + 1) (float32),
-// means = (b[:-1] + b[1:]) / 2, values ±10^(i-6) * means (float32 products with
-// the scalar rounded to float32, as torch multiplies a float32 tensor by a
-// Python float); then 0 and 1.0; 256 values sorted ascending.
-// torch's CPU linspace (aten/src/ATen/native/cpu/RangeFactoriesKernel.cpp,
-// linspace_kernel): step = (end - start) / (steps - 1) in float; element idx is
-// start + step*idx below steps/2 and end - step*(steps-1-idx) from there, each
-// operation rounded to float. This differs from numpy's float64 linspace cast
-// to float32 in 40 of the 256 values (tests/python/test_bnb.py), so the torch
-// rule is the one reproduced here.
+// The CPU rule's tables (default/ops.py _get_4bit_quantize_bounds): the code
+// table in argsort order, and the float32 midpoints of neighbours.
 namespace detail {
-
-constexpr float torch_linspace_f32(float start, float end, int steps, int idx) noexcept {
-  const float step = (end - start) / static_cast<float>(steps - 1);
-  const int halfway = steps / 2;
-  if (idx < halfway) return start + rounded_product(step, static_cast<float>(idx));
-  return end - rounded_product(step, static_cast<float>(steps - idx - 1));
+struct sorted_code {
+  std::array<std::uint8_t, 16> order;  // sorted rank -> nibble
+  std::array<float, 15> bounds;        // (map[order[r]] + map[order[r + 1]]) / 2 in float32
+};
+constexpr sorted_code make_sorted_code(const std::array<float, 16>& map, const std::array<std::uint8_t, 16>& order) {
+  sorted_code s{order, {}};
+  for (std::size_t r = 0; r < 15; ++r) s.bounds[r] = (map[order[r]] + map[order[r + 1]]) / 2.0f;
+  return s;
 }
-
-constexpr std::array<float, 256> make_dynamic_map() noexcept {
-  std::array<float, 256> values{};
-  std::size_t count = 0;
-  // 10^(i-6) as Python computes it (a double), converted to float by torch.
-  constexpr double powers[7] = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0};
-  const float start = static_cast<float>(0.1);
-  for (int i = 0; i < 7; ++i) {
-    const int steps = (1 << i) + 1;
-    const float scale = static_cast<float>(powers[i]);
-    for (int j = 0; j + 1 < steps; ++j) {
-      const float mean = (torch_linspace_f32(start, 1.0f, steps, j) + torch_linspace_f32(start, 1.0f, steps, j + 1)) / 2.0f;
-      values[count] = scale * mean;
-      values[count + 128] = -scale * mean;
-      ++count;
-    }
-  }
-  values[count] = 0.0f;         // count == 127
-  values[count + 128] = 1.0f;   // slot 255
-  std::sort(values.begin(), values.end());
-  return values;
-}
-
 }  // namespace detail
 
-inline constexpr std::array<float, 256> dynamic_map = detail::make_dynamic_map();
+// NF4 is sorted already. FP4: torch.argsort of get_4bit_type("fp4") as
+// bitsandbytes 0.50 gets it on a CPU (the two zeros, nibbles 0 and 8, in index
+// order; checked against the real library by the golden files).
+inline constexpr detail::sorted_code nf4_sorted =
+    detail::make_sorted_code(nf4_map, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+inline constexpr detail::sorted_code fp4_sorted =
+    detail::make_sorted_code(fp4_map, {11, 10, 13, 12, 15, 14, 9, 0, 8, 1, 6, 7, 4, 5, 2, 3});
 
-// kernels.cu dQuantize<0> (the non-stochastic 8-bit quantizer of
-// kQuantizeBlockwise): a 7-step descent from index 127 that tracks the codes
-// bracketing x, then a comparison with the float32 midpoint between the final
-// descent pivot and the bracketing code on x's side; a value exactly on that
-// midpoint takes the descent pivot. NaN walks down to index 0.
-constexpr std::uint8_t encode_dynamic(const std::array<float, 256>& code, float x) noexcept {
-  int pivot = 127, upper_pivot = 255, lower_pivot = 0;
-  float lower = -1.0f, upper = 1.0f;
-  float value = code[127];
-  for (int step = 64; step > 0; step >>= 1) {
-    if (x > value) {
-      lower_pivot = pivot;
-      lower = value;
-      pivot += step;
-    } else {
-      upper_pivot = pivot;
-      upper = value;
-      pivot -= step;
-    }
-    value = code[static_cast<std::size_t>(pivot)];
-  }
-  if (upper_pivot == 255) upper = code[255];
-  if (lower_pivot == 0) lower = code[0];
-  if (x > value) {
-    const float midpoint = (upper + value) * 0.5f;
-    return static_cast<std::uint8_t>(x > midpoint ? upper_pivot : pivot);
-  }
-  const float midpoint = (lower + value) * 0.5f;
-  return static_cast<std::uint8_t>(x < midpoint ? lower_pivot : pivot);
+constexpr const detail::sorted_code& sorted_code_of(bnb_code code) noexcept {
+  return code == bnb_code::nf4 ? nf4_sorted : fp4_sorted;
 }
+
+// torch.bucketize(x, bounds, right=False) is the number of bounds below x.
+constexpr std::uint8_t encode_cpu(bnb_code code, float scaled) noexcept {
+  const detail::sorted_code& s = sorted_code_of(code);
+  std::size_t rank = 0;
+  for (float bound : s.bounds) rank += bound < scaled ? 1 : 0;
+  return s.order[rank];
+}
+
 
 // ---------------------------------------------------------------------------
 // Checks shared by the reference and the SIMD API.
@@ -208,45 +190,65 @@ constexpr bool valid_blocksize(std::size_t blocksize) noexcept {
   return blocksize >= 32 && blocksize <= 4096 && (blocksize & (blocksize - 1)) == 0;
 }
 
-// Bits of |x| as an integer; |x| of every finite float orders like its bits,
-// and NaN or infinity has bits >= 0x7F800000.
-constexpr std::uint32_t abs_bits(float x) noexcept { return qmath::detail::float_bits(x) & 0x7FFFFFFFu; }
-inline constexpr std::uint32_t non_finite_bits = 0x7F800000u;
 
 constexpr void check_4bit_sizes(const char* api, std::size_t n, std::size_t packed, std::size_t absmax,
                                 std::size_t blocksize) {
   QMATH_REQUIRE(valid_blocksize(blocksize), api, "blocksize ", blocksize, " is not a power of two in [32, 4096]");
-  QMATH_REQUIRE(packed == (n + 1) / 2, api, n, " values need ", (n + 1) / 2, " packed bytes, got ", packed);
-  QMATH_REQUIRE(absmax == (n + blocksize - 1) / blocksize, api, n, " values in blocks of ", blocksize, " need ",
-                (n + blocksize - 1) / blocksize, " absmax values, got ", absmax);
+  const std::size_t bytes = ceil_div(n, 2), blocks = ceil_div(n, blocksize);
+  QMATH_REQUIRE(packed == bytes, api, n, " values need ", bytes, " packed bytes, got ", packed);
+  QMATH_REQUIRE(absmax == blocks, api, n, " values in blocks of ", blocksize, " need ", blocks,
+                " absmax values, got ", absmax);
 }
 
-// 1/absmax as bitsandbytes computes it, except that an all-zero block scales
-// by 0 (so its values code as 0.0, not as NaN).
-constexpr float reciprocal_absmax(float absmax) noexcept { return absmax == 0.0f ? 0.0f : 1.0f / absmax; }
+inline constexpr float cpu_min_divisor = 1e-38f;  // default/ops.py: absmax.clamp(min=1e-38)
 
 // ---------------------------------------------------------------------------
 // Scalar reference. `n` need not be a multiple of blocksize (bitsandbytes
 // allows a partial last block); an odd n pads the last low nibble with the
-// code of 0.0, as bitsandbytes pads with 0.
+// code of 0.0 (the CUDA kernel loads 0 there, default/ops.py pads with 0).
+
+// One block in[begin, end) by either rule; returns the absmax to store.
+constexpr float quantize_4bit_block(std::span<const float> in, std::size_t begin, std::size_t end, bool partial,
+                                    std::span<std::uint8_t> packed, bnb_code code, bnb_backend backend,
+                                    std::size_t block) {
+  std::uint32_t max_bits = 0;
+  for (std::size_t i = begin; i < end; ++i) max_bits = std::max(max_bits, abs_bits(in[i]));
+  QMATH_REQUIRE(max_bits < non_finite_bits, "qmath::bnb::quantize_4bit", "NaN or infinity in block ", block);
+  auto put = [&](std::size_t i, std::uint8_t high, std::uint8_t low) {
+    packed[i / 2] = static_cast<std::uint8_t>(high << 4 | low);
+  };
+  if (backend == bnb_backend::cuda) {
+    const float absmax = qmath::detail::float_from_bits(max_bits < min_normal_bits ? 0u : max_bits);
+    if (absmax == 0.0f) {  // 0 * (1 / 0) = NaN: nibble 0 everywhere
+      for (std::size_t i = begin; i < end; i += 2) put(i, 0, 0);
+      return absmax;
+    }
+    const float local = 1.0f / absmax;
+    auto nibble = [&](float x) {
+      return encode(code, flush_subnormal(detail::rounded_product(flush_subnormal(x), local)));
+    };
+    for (std::size_t i = begin; i < end; i += 2) put(i, nibble(in[i]), i + 1 < end ? nibble(in[i + 1]) : nibble(0.0f));
+    return absmax;
+  }
+  const float absmax = qmath::detail::float_from_bits(max_bits);
+  const float divisor = absmax < cpu_min_divisor ? cpu_min_divisor : absmax;
+  const float reciprocal = 1.0f / divisor;
+  auto nibble = [&](float x) {  // the clamp to [-1, 1] that follows in ops.py changes no code
+    return encode_cpu(code, partial ? qmath::detail::no_contract(x / divisor) : detail::rounded_product(x, reciprocal));
+  };
+  for (std::size_t i = begin; i < end; i += 2)
+    put(i, nibble(in[i]), i + 1 < end ? nibble(in[i + 1]) : encode_cpu(code, 0.0f));
+  return partial ? divisor : absmax;
+}
 
 constexpr void quantize_4bit_reference(std::span<const float> in, std::span<std::uint8_t> packed,
-                                       std::span<float> absmax, bnb_code code, std::size_t blocksize = 64) {
+                                       std::span<float> absmax, bnb_code code, std::size_t blocksize = 64,
+                                       bnb_backend backend = bnb_backend::cuda) {
   check_4bit_sizes("qmath::bnb::quantize_4bit", in.size(), packed.size(), absmax.size(), blocksize);
   const std::size_t n = in.size();
   for (std::size_t block = 0; block * blocksize < n; ++block) {
     const std::size_t begin = block * blocksize, end = std::min(n, begin + blocksize);
-    std::uint32_t max_bits = 0;
-    for (std::size_t i = begin; i < end; ++i) max_bits = std::max(max_bits, abs_bits(in[i]));
-    QMATH_REQUIRE(max_bits < non_finite_bits, "qmath::bnb::quantize_4bit", "NaN or infinity in block ", block);
-    const float block_absmax = qmath::detail::float_from_bits(max_bits);
-    absmax[block] = block_absmax;
-    const float local = reciprocal_absmax(block_absmax);
-    for (std::size_t i = begin; i < end; i += 2) {
-      const std::uint8_t high = encode(code, in[i] * local);
-      const std::uint8_t low = i + 1 < end ? encode(code, in[i + 1] * local) : zero_nibble(code);
-      packed[i / 2] = static_cast<std::uint8_t>(high << 4 | low);
-    }
+    absmax[block] = quantize_4bit_block(in, begin, end, end - begin < blocksize, packed, code, backend, block);
   }
 }
 
@@ -259,51 +261,6 @@ constexpr void dequantize_4bit_reference(std::span<const std::uint8_t> packed, s
     const std::uint8_t nibble = (i % 2 == 0) ? static_cast<std::uint8_t>(byte >> 4) : static_cast<std::uint8_t>(byte & 15);
     out[i] = map[nibble] * absmax[i / blocksize];
   }
-}
-
-// 8-bit blockwise quantization with a 256-entry code (bitsandbytes
-// quantize_blockwise, CUDA rule): absmax per block, x * (1/absmax), dQuantize<0>.
-constexpr void quantize_8bit_reference(std::span<const float> in, std::span<std::uint8_t> q, std::span<float> absmax,
-                                       const std::array<float, 256>& code, std::size_t blocksize = 256) {
-  QMATH_REQUIRE(q.size() == in.size(), "qmath::bnb::quantize_blockwise", "output has ", q.size(), " bytes for ",
-                in.size(), " values");
-  QMATH_REQUIRE(blocksize > 0 && absmax.size() == (in.size() + blocksize - 1) / blocksize,
-                "qmath::bnb::quantize_blockwise", "absmax has ", absmax.size(), " values for ", in.size(),
-                " values in blocks of ", blocksize);
-  for (std::size_t block = 0; block * blocksize < in.size(); ++block) {
-    const std::size_t begin = block * blocksize, end = std::min(in.size(), begin + blocksize);
-    std::uint32_t max_bits = 0;
-    for (std::size_t i = begin; i < end; ++i) max_bits = std::max(max_bits, abs_bits(in[i]));
-    QMATH_REQUIRE(max_bits < non_finite_bits, "qmath::bnb::quantize_blockwise", "NaN or infinity in block ", block);
-    const float block_absmax = qmath::detail::float_from_bits(max_bits);
-    absmax[block] = block_absmax;
-    const float local = reciprocal_absmax(block_absmax);
-    for (std::size_t i = begin; i < end; ++i) q[i] = encode_dynamic(code, in[i] * local);
-  }
-}
-
-// Restores the 4-bit absmax from its double-quantized form:
-// functional.py dequantize_4bit: absmax = dequantize_blockwise(qabsmax, state2) + offset,
-// i.e. fp32(fp32(code[q] * absmax2[block]) + offset), product rounded on its own.
-constexpr float restore_absmax(const std::array<float, 256>& code, std::uint8_t q, float absmax2, float offset) noexcept {
-  return detail::rounded_product(code[q], absmax2) + offset;
-}
-
-// Double quantization of the absmax array (functional.py quantize_4bit,
-// compress_statistics=True). Returns the offset.
-constexpr float compress_absmax_reference(std::span<const float> absmax, std::span<std::uint8_t> qabsmax,
-                                          std::span<float> absmax2, const std::array<float, 256>& code = dynamic_map) {
-  double sum = 0.0;
-  for (float a : absmax) sum += a;
-  const float offset = absmax.empty() ? 0.0f : static_cast<float>(sum / static_cast<double>(absmax.size()));
-  std::array<float, 256> chunk{};
-  for (std::size_t begin = 0; begin < absmax.size(); begin += 256) {
-    const std::size_t len = std::min<std::size_t>(256, absmax.size() - begin);
-    for (std::size_t i = 0; i < len; ++i) chunk[i] = absmax[begin + i] - offset;
-    quantize_8bit_reference(std::span<const float>(chunk.data(), len), qabsmax.subspan(begin, len),
-                            absmax2.subspan(begin / 256, 1), code, 256);
-  }
-  return offset;
 }
 
 }  // namespace bnb

@@ -24,7 +24,7 @@ enum class format_id : std::uint16_t {
   q4_0, q4_1, q5_0, q5_1, q8_0, q8_1,
   q2_k, q3_k, q4_k, q5_k, q6_k, q8_k,
   iq2_xxs, iq2_xs, iq2_s, iq3_xxs, iq3_s, iq1_s, iq1_m, iq4_nl, iq4_xs,
-  tq1_0, tq2_0, mxfp4,
+  tq1_0, tq2_0, mxfp4, nvfp4, q1_0, q2_0,
   // bitsandbytes
   bnb_nf4, bnb_fp4, bnb_int8_rowwise,
   // group-wise integer formats (GPTQ / AWQ packing; qmath's simple INT2)

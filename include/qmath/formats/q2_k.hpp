@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <span>
 
+#include "qmath/formats/detail/kquant_common.hpp"
 #include "qmath/formats/detail/lowbit_common.hpp"
 #include "qmath/formats/table.hpp"
 
@@ -39,84 +40,14 @@ struct q2_k {
   static_assert(sizeof(block) * 8 == info.block_bits);
 
   // The outcome of the search for one sub-block of 16.
-  struct sub_block_fit {
-    float scale;
-    float min;  // the_min: the value subtracted, >= 0
-    std::array<std::uint8_t, 16> codes;
-  };
+  using sub_block_fit = detail::kquant::min_fit<16>;
 
   // make_qkx2_quants(16, 3, x, |x|, L, &the_min, Laux, -0.5f, 0.1f, 15, true)
-  // (ggml src/ggml-quants.c).
+  // (ggml src/ggml-quants.c), shared with Q4_K and Q5_K.
   static constexpr sub_block_fit fit_sub_block(const float* x) noexcept {
-    using detail::lowbit::ggml_nearest_int;
-    using detail::no_contract;
-    constexpr int nmax = 3;
-    constexpr float rmin = -0.5f, rdelta = 0.1f;
-    constexpr int nstep = 15;
     float w[16]{};
     for (int i = 0; i < 16; ++i) w[i] = detail::lowbit::abs_value(x[i]);
-    float min = x[0], max = x[0];
-    float sum_w = w[0];
-    float sum_x = no_contract(sum_w * x[0]);
-    for (int i = 1; i < 16; ++i) {
-      if (x[i] < min) min = x[i];
-      if (x[i] > max) max = x[i];
-      sum_w += w[i];
-      sum_x += no_contract(w[i] * x[i]);
-    }
-    if (min > 0) min = 0;
-    sub_block_fit fit{};
-    if (max == min) {
-      fit.scale = 0.f;
-      fit.min = -min;
-      return fit;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < 16; ++i) {
-      const int l = ggml_nearest_int(no_contract(iscale * (x[i] - min)));
-      fit.codes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(l < 0 ? 0 : (l > nmax ? nmax : l));
-      const float diff = no_contract(scale * fit.codes[static_cast<std::size_t>(i)]) + min - x[i];
-      best_error += no_contract(w[i] * detail::lowbit::abs_value(diff));
-    }
-    std::uint8_t aux[16]{};
-    for (int is = 0; is <= nstep; ++is) {
-      iscale = (rmin + no_contract(rdelta * static_cast<float>(is)) + nmax) / (max - min);
-      float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-      for (int i = 0; i < 16; ++i) {
-        int l = ggml_nearest_int(no_contract(iscale * (x[i] - min)));
-        l = l < 0 ? 0 : (l > nmax ? nmax : l);
-        aux[i] = static_cast<std::uint8_t>(l);
-        const auto lf = static_cast<float>(l);
-        sum_l += no_contract(w[i] * lf);
-        sum_l2 += no_contract(no_contract(w[i] * lf) * lf);
-        sum_xl += no_contract(no_contract(w[i] * lf) * x[i]);
-      }
-      const float D = no_contract(sum_w * sum_l2) - no_contract(sum_l * sum_l);
-      if (D > 0) {
-        float this_scale = (no_contract(sum_w * sum_xl) - no_contract(sum_x * sum_l)) / D;
-        float this_min = (no_contract(sum_l2 * sum_x) - no_contract(sum_l * sum_xl)) / D;
-        if (this_min > 0) {
-          this_min = 0;
-          this_scale = sum_xl / sum_l2;
-        }
-        float cur_error = 0;
-        for (int i = 0; i < 16; ++i) {
-          const float diff = no_contract(this_scale * static_cast<float>(aux[i])) + this_min - x[i];
-          cur_error += no_contract(w[i] * detail::lowbit::abs_value(diff));
-        }
-        if (cur_error < best_error) {
-          for (int i = 0; i < 16; ++i) fit.codes[static_cast<std::size_t>(i)] = aux[i];
-          best_error = cur_error;
-          scale = this_scale;
-          min = this_min;
-        }
-      }
-    }
-    fit.scale = scale;
-    fit.min = -min;
-    return fit;
+    return detail::kquant::make_qkx2<16>(x, w, 3, -0.5f, 0.1f, 15, true);
   }
 
   // quantize_row_q2_K_ref once the 16 fits are known, first part: the 4-bit

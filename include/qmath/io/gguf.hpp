@@ -69,13 +69,63 @@ inline constexpr std::size_t max_tensor_name_length = 63; // ggml: shorter than 
 inline constexpr std::uint32_t max_alignment = 1u << 20; // ggml: GGUF_MAX_ALIGNMENT, 1 MiB
 inline constexpr unsigned max_array_depth = 8;           // nesting deeper than any real file; guards the stack
 
+struct value;
+
+// An array value. Arrays of scalars stay packed as the file stores them
+// (little-endian, `element_size` bytes each) and are decoded one element at a
+// time, so a file with an array of 64 Mi uint8 costs 64 MiB, not 64 Mi decoded
+// values; arrays of strings keep one std::string per element, nested arrays
+// one value each. Indexing and iteration yield decoded values.
+class array {
+ public:
+  array() = default;
+
+  value_type element_type() const noexcept { return element_type_; }
+  std::size_t size() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+  // Element i, decoded (a copy for strings and nested arrays).
+  value operator[](std::size_t i) const;
+  // The stored bytes of a scalar array (empty for strings and nested arrays).
+  std::span<const std::byte> packed() const noexcept { return packed_; }
+  const std::vector<std::string>& strings() const noexcept { return strings_; }
+  const std::vector<value>& arrays() const noexcept { return arrays_; }
+
+  class iterator {
+   public:
+    using value_type = ::qmath::gguf::value;
+    using difference_type = std::ptrdiff_t;
+    iterator(const array* a, std::size_t i) : a_(a), i_(i) {}
+    ::qmath::gguf::value operator*() const;
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+    bool operator!=(const iterator& o) const noexcept { return i_ != o.i_; }
+
+   private:
+    const array* a_;
+    std::size_t i_;
+  };
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, count_}; }
+
+ private:
+  friend struct detail_array_access;
+  value_type element_type_ = value_type::uint8;
+  std::size_t count_ = 0;
+  std::vector<std::byte> packed_;
+  std::vector<std::string> strings_;
+  std::vector<value> arrays_;
+};
+
 // One metadata value. Integers keep their sign class (unsigned in `data` as
 // std::uint64_t, signed as std::int64_t), floats are widened to double; `type`
 // is the type the file stored.
 struct value {
   value_type type = value_type::uint8;
   value_type element_type = value_type::uint8;  // arrays: the type of the elements
-  std::variant<std::uint64_t, std::int64_t, double, bool, std::string, std::vector<value>> data;
+  std::variant<std::uint64_t, std::int64_t, double, bool, std::string, array> data;
 
   bool is_integer() const noexcept {
     return std::holds_alternative<std::uint64_t>(data) || std::holds_alternative<std::int64_t>(data);
@@ -102,7 +152,81 @@ struct value {
     return std::nullopt;
   }
   const std::string* as_string() const noexcept { return std::get_if<std::string>(&data); }
-  const std::vector<value>* as_array() const noexcept { return std::get_if<std::vector<value>>(&data); }
+  const array* as_array() const noexcept { return std::get_if<array>(&data); }
+};
+
+// Bytes of one element of a scalar type (0 for strings and arrays).
+constexpr std::size_t element_size(value_type t) noexcept {
+  switch (t) {
+    case value_type::uint8: case value_type::int8: case value_type::boolean: return 1;
+    case value_type::uint16: case value_type::int16: return 2;
+    case value_type::uint32: case value_type::int32: case value_type::float32: return 4;
+    case value_type::uint64: case value_type::int64: case value_type::float64: return 8;
+    case value_type::string: case value_type::array: return 0;
+  }
+  return 0;
+}
+
+// Decodes one little-endian scalar of type t from its element_size(t) bytes.
+inline value decode_scalar(value_type t, const std::byte* p) {
+  std::uint64_t bits = 0;
+  const std::size_t n = element_size(t);
+  for (std::size_t i = 0; i < n; ++i) bits |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+  value v;
+  v.type = t;
+  switch (t) {
+    case value_type::uint8: case value_type::uint16: case value_type::uint32: case value_type::uint64:
+      v.data = bits;
+      break;
+    case value_type::int8: v.data = std::int64_t{static_cast<std::int8_t>(bits)}; break;
+    case value_type::int16: v.data = std::int64_t{static_cast<std::int16_t>(bits)}; break;
+    case value_type::int32: v.data = std::int64_t{static_cast<std::int32_t>(bits)}; break;
+    case value_type::int64: v.data = static_cast<std::int64_t>(bits); break;
+    case value_type::float32: {
+      const auto b32 = static_cast<std::uint32_t>(bits);
+      float f;
+      std::memcpy(&f, &b32, sizeof f);
+      v.data = double{f};
+      break;
+    }
+    case value_type::float64: {
+      double d;
+      std::memcpy(&d, &bits, sizeof d);
+      v.data = d;
+      break;
+    }
+    case value_type::boolean: v.data = bits != 0; break;
+    case value_type::string: case value_type::array: break;
+  }
+  return v;
+}
+
+inline value array::operator[](std::size_t i) const {
+  if (i >= count_) ::qmath::detail::precondition_failed("qmath::gguf::array", "index ", i, " out of range (size ", count_, ")");
+  if (element_type_ == value_type::string) {
+    value v;
+    v.type = value_type::string;
+    v.data = strings_[i];
+    return v;
+  }
+  if (element_type_ == value_type::array) return arrays_[i];
+  return decode_scalar(element_type_, packed_.data() + i * element_size(element_type_));
+}
+
+inline value array::iterator::operator*() const { return (*a_)[i_]; }
+
+// The reader's access to an array's storage.
+struct detail_array_access {
+  static array make(value_type element, std::size_t count, std::vector<std::byte> packed,
+                    std::vector<std::string> strings, std::vector<value> arrays) {
+    array a;
+    a.element_type_ = element;
+    a.count_ = count;
+    a.packed_ = std::move(packed);
+    a.strings_ = std::move(strings);
+    a.arrays_ = std::move(arrays);
+    return a;
+  }
 };
 
 struct metadata_entry {
@@ -214,6 +338,14 @@ class cursor {
     return v;
   }
 
+  std::vector<std::byte> read_bytes(std::uint64_t n, std::string_view what) {
+    require(n, what);
+    const auto begin = bytes_.begin() + static_cast<std::ptrdiff_t>(position_);
+    std::vector<std::byte> out(begin, begin + static_cast<std::ptrdiff_t>(n));
+    position_ += n;
+    return out;
+  }
+
   std::string read_string(std::string_view what, std::uint64_t max_length) {
     const std::uint64_t at = position_;
     const auto length = read_uint<std::uint64_t>(what);
@@ -310,11 +442,29 @@ inline value read_value(cursor& in, value_type type, unsigned depth) {
         ::qmath::detail::precondition_failed("qmath::gguf::parse", "at offset ", count_at, ": array of ", count, " ",
                                              to_string(element_type), " elements cannot fit in the ", in.remaining(),
                                              " bytes left");
-      std::vector<value> items;
-      items.reserve(static_cast<std::size_t>(count));
-      for (std::uint64_t i = 0; i < count; ++i) items.push_back(read_value(in, element_type, depth + 1));
+      const auto n = static_cast<std::size_t>(count);
+      std::vector<std::byte> packed;
+      std::vector<std::string> strings;
+      std::vector<value> arrays;
+      if (const std::size_t size = element_size(element_type); size != 0) {
+        // Scalars: one bounded copy of the stored bytes (count * size <= bytes left).
+        packed = in.read_bytes(count * size, "array elements");
+        if (element_type == value_type::boolean)
+          for (std::size_t i = 0; i < n; ++i)
+            if (static_cast<unsigned>(packed[i]) > 1)
+              ::qmath::detail::precondition_failed("qmath::gguf::parse", "at offset ", count_at + 8 + i,
+                                                   ": bool array element ", static_cast<unsigned>(packed[i]),
+                                                   " is neither 0 nor 1");
+      } else if (element_type == value_type::string) {
+        strings.reserve(n);
+        for (std::size_t i = 0; i < n; ++i)
+          strings.push_back(in.read_string("a string array element", std::numeric_limits<std::uint64_t>::max()));
+      } else {
+        arrays.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) arrays.push_back(read_value(in, element_type, depth + 1));
+      }
       v.element_type = element_type;
-      v.data = std::move(items);
+      v.data = detail_array_access::make(element_type, n, std::move(packed), std::move(strings), std::move(arrays));
       break;
     }
   }

@@ -142,22 +142,35 @@ inline void quantize_avx512(const float* in, std::uint8_t* packed, float* absmax
   const __m512 first_pivot = _mm512_set1_ps(Code == bnb_code::nf4 ? bnb::nf4_pivots[7] : bnb::fp4_pivots[3]);
   const __m512i rank_bits = _mm512_setr_epi32(0, 1, 6, 7, 4, 5, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0);
   const __m512i abs_mask = _mm512_set1_epi32(0x7FFFFFFF);
+  const __m512i min_normal = _mm512_set1_epi32(static_cast<int>(bnb::min_normal_bits));
   for (std::size_t b = 0; b < blocks; ++b) {
     const float* src = in + b * blocksize;
     __m512i max_bits = _mm512_setzero_si512();
     for (std::size_t i = 0; i < blocksize; i += 16)
       max_bits = _mm512_max_epu32(max_bits, _mm512_and_si512(_mm512_loadu_si512(src + i), abs_mask));
     const std::uint32_t block_max = _mm512_reduce_max_epu32(max_bits);
+    std::uint8_t* dst = packed + b * blocksize / 2;
+    if (block_max < bnb::min_normal_bits) {  // the scalar rule: a flushed-zero block is all 0x00
+      absmax[b] = bnb::quantize_4bit_block(std::span<const float>(src, blocksize), 0, blocksize, false,
+                                           std::span<std::uint8_t>(dst, blocksize / 2), Code, bnb_backend::cuda, b);
+      continue;
+    }
     QMATH_REQUIRE(block_max < bnb::non_finite_bits, "qmath::bnb::quantize_4bit", "NaN or infinity in block ", b);
     const float block_absmax = qmath::detail::float_from_bits(block_max);
     absmax[b] = block_absmax;
-    const __m512 local = _mm512_set1_ps(bnb::reciprocal_absmax(block_absmax));
-    std::uint8_t* dst = packed + b * blocksize / 2;
+    const __m512 local = _mm512_set1_ps(1.0f / block_absmax);
+    // flush(flush(x) * local): subnormal operands and products become +0 (--use_fast_math).
+    auto scaled = [&](const float* p) {
+      const __m512 x = _mm512_loadu_ps(p);
+      const __m512 y = _mm512_mul_ps(
+          _mm512_maskz_mov_ps(_mm512_cmpge_epu32_mask(_mm512_and_si512(_mm512_castps_si512(x), abs_mask), min_normal), x),
+          local);
+      return _mm512_maskz_mov_ps(_mm512_cmpge_epu32_mask(_mm512_and_si512(_mm512_castps_si512(y), abs_mask), min_normal),
+                                 y);
+    };
     for (std::size_t i = 0; i < blocksize; i += 32)
-      pack_avx512(
-          encode_avx512<Code>(_mm512_mul_ps(_mm512_loadu_ps(src + i), local), pivot_table, first_pivot, rank_bits),
-          encode_avx512<Code>(_mm512_mul_ps(_mm512_loadu_ps(src + i + 16), local), pivot_table, first_pivot, rank_bits),
-          dst + i / 2);
+      pack_avx512(encode_avx512<Code>(scaled(src + i), pivot_table, first_pivot, rank_bits),
+                  encode_avx512<Code>(scaled(src + i + 16), pivot_table, first_pivot, rank_bits), dst + i / 2);
   }
 }
 #endif  // QMATH_BNB_AVX512
@@ -247,13 +260,24 @@ inline void quantize_avx2(const float* in, std::uint8_t* packed, float* absmax, 
     alignas(32) std::uint32_t lanes[8];
     _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), max_bits);
     const std::uint32_t block_max = *std::max_element(lanes, lanes + 8);
+    std::uint8_t* dst = packed + b * blocksize / 2;
+    if (block_max < bnb::min_normal_bits) {  // the scalar rule: a flushed-zero block is all 0x00
+      absmax[b] = bnb::quantize_4bit_block(std::span<const float>(src, blocksize), 0, blocksize, false,
+                                           std::span<std::uint8_t>(dst, blocksize / 2), Code, bnb_backend::cuda, b);
+      continue;
+    }
     QMATH_REQUIRE(block_max < bnb::non_finite_bits, "qmath::bnb::quantize_4bit", "NaN or infinity in block ", b);
     const float block_absmax = qmath::detail::float_from_bits(block_max);
     absmax[b] = block_absmax;
-    const __m256 local = _mm256_set1_ps(bnb::reciprocal_absmax(block_absmax));
-    std::uint8_t* dst = packed + b * blocksize / 2;
+    const __m256 local = _mm256_set1_ps(1.0f / block_absmax);
+    // flush(flush(x) * local): a lane is kept where |bits| > min_normal - 1 (signed compare; |bits| < 2^31).
+    const __m256i below = _mm256_set1_epi32(static_cast<int>(bnb::min_normal_bits) - 1);
+    auto flush = [&](__m256 v) {
+      const __m256i keep = _mm256_cmpgt_epi32(_mm256_and_si256(_mm256_castps_si256(v), abs_mask), below);
+      return _mm256_and_ps(v, _mm256_castsi256_ps(keep));
+    };
     for (std::size_t i = 0; i < blocksize; i += 8)
-      pack_avx2(encode_avx2<Code>(_mm256_mul_ps(_mm256_loadu_ps(src + i), local)), dst + i / 2);
+      pack_avx2(encode_avx2<Code>(flush(_mm256_mul_ps(flush(_mm256_loadu_ps(src + i)), local))), dst + i / 2);
   }
 }
 #endif  // QMATH_BNB_AVX2
@@ -293,26 +317,29 @@ inline void quantize_generic(const float* in, std::uint8_t* packed, float* absma
   for (std::size_t b = 0; b < blocks; ++b) {
     const float* src = in + b * blocksize;
     std::uint32_t block_max = 0;
-    std::size_t i = 0;
-    if (blocksize >= lanes) {
-      ubatch max_bits(0u);
-      for (; i + lanes <= blocksize; i += lanes)
-        max_bits = xsimd::max(max_bits, ubatch::load_unaligned(reinterpret_cast<const std::uint32_t*>(src + i)) &
-                                            ubatch(0x7FFFFFFFu));
-      alignas(Arch::alignment()) std::uint32_t words[lanes];
-      max_bits.store_aligned(words);
-      for (std::uint32_t w : words) block_max = std::max(block_max, w);
+    ubatch max_bits(0u);
+    for (std::size_t i = 0; i < blocksize; i += lanes)  // blocksize is a multiple of lanes
+      max_bits = xsimd::max(max_bits, ubatch::load_unaligned(reinterpret_cast<const std::uint32_t*>(src + i)) &
+                                          ubatch(0x7FFFFFFFu));
+    alignas(Arch::alignment()) std::uint32_t words[lanes];
+    max_bits.store_aligned(words);
+    for (std::uint32_t w : words) block_max = std::max(block_max, w);
+    std::uint8_t* dst = packed + b * blocksize / 2;
+    if (block_max < bnb::min_normal_bits) {  // the scalar rule: a flushed-zero block is all 0x00
+      absmax[b] = bnb::quantize_4bit_block(std::span<const float>(src, blocksize), 0, blocksize, false,
+                                           std::span<std::uint8_t>(dst, blocksize / 2), Code, bnb_backend::cuda, b);
+      continue;
     }
-    for (; i < blocksize; ++i) block_max = std::max(block_max, bnb::abs_bits(src[i]));
     QMATH_REQUIRE(block_max < bnb::non_finite_bits, "qmath::bnb::quantize_4bit", "NaN or infinity in block ", b);
     const float block_absmax = qmath::detail::float_from_bits(block_max);
     absmax[b] = block_absmax;
-    const float local = bnb::reciprocal_absmax(block_absmax);
-    std::uint8_t* dst = packed + b * blocksize / 2;
-    for (i = 0; i < blocksize; i += lanes) {
-      (batch::load_unaligned(src + i) * batch(local)).store_aligned(scaled);
+    const float local = 1.0f / block_absmax;
+    for (std::size_t i = 0; i < blocksize; i += lanes) {
+      for (std::size_t k = 0; k < lanes; ++k) scaled[k] = bnb::flush_subnormal(src[i + k]);
+      (batch::load_aligned(scaled) * batch(local)).store_aligned(scaled);
       for (std::size_t k = 0; k < lanes; k += 2)
-        dst[(i + k) / 2] = static_cast<std::uint8_t>(bnb::encode(Code, scaled[k]) << 4 | bnb::encode(Code, scaled[k + 1]));
+        dst[(i + k) / 2] = static_cast<std::uint8_t>(bnb::encode(Code, bnb::flush_subnormal(scaled[k])) << 4 |
+                                                     bnb::encode(Code, bnb::flush_subnormal(scaled[k + 1])));
     }
   }
 }
@@ -345,7 +372,13 @@ inline void dequantize_blocks(const std::uint8_t* packed, const float* absmax, f
 
 template <class Arch>
 inline void quantize_blocks(const float* in, std::uint8_t* packed, float* absmax, std::size_t blocks,
-                            std::size_t blocksize, bnb_code code) {
+                            std::size_t blocksize, bnb_code code, bnb_backend backend) {
+  if (backend == bnb_backend::cpu) {  // the CPU rule runs the scalar reference
+    const std::size_t n = blocks * blocksize;
+    bnb::quantize_4bit_reference(std::span<const float>(in, n), std::span<std::uint8_t>(packed, n / 2),
+                                 std::span<float>(absmax, blocks), code, blocksize, backend);
+    return;
+  }
   auto run = [&]<bnb_code Code>() {
 #if QMATH_BNB_AVX512
     if constexpr (std::is_base_of_v<xsimd::avx512f, Arch>) {
@@ -360,7 +393,7 @@ inline void quantize_blocks(const float* in, std::uint8_t* packed, float* absmax
     if constexpr (is_scalar_arch<Arch>) {
       const std::size_t n = blocks * blocksize;
       bnb::quantize_4bit_reference(std::span<const float>(in, n), std::span<std::uint8_t>(packed, n / 2),
-                                   std::span<float>(absmax, blocks), Code, blocksize);
+                                   std::span<float>(absmax, blocks), Code, blocksize, bnb_backend::cuda);
     } else {
 #if !QMATH_DISABLE_SIMD
       quantize_generic<Arch, Code>(in, packed, absmax, blocks, blocksize);
@@ -378,18 +411,18 @@ inline void quantize_blocks(const float* in, std::uint8_t* packed, float* absmax
 namespace qmath::bnb {
 
 // Quantizes `in` as bitsandbytes' quantize_4bit does: packed has (n+1)/2 bytes,
-// absmax ceil(n/blocksize) floats. Throws qmath::error on a size mismatch or a
-// blocksize that is not a power of two in [32, 4096] (before writing), and on
-// NaN or infinity (the outputs are then partly written).
+// absmax ceil(n/blocksize) floats; `backend` picks the GPU kernel's bytes (the
+// default) or the CPU's (formats/bnb_4bit.hpp). Throws qmath::error on a size
+// mismatch or a blocksize that is not a power of two in [32, 4096] (before
+// writing), and on NaN or infinity (the outputs are then partly written).
 template <class Arch = default_arch>
 void quantize_4bit(std::span<const float> in, std::span<std::uint8_t> packed, std::span<float> absmax, bnb_code code,
-                   std::size_t blocksize = 64) {
+                   std::size_t blocksize = 64, bnb_backend backend = bnb_backend::cuda) {
   check_4bit_sizes("qmath::bnb::quantize_4bit", in.size(), packed.size(), absmax.size(), blocksize);
   const std::size_t full = in.size() / blocksize;
-  kernels::bnb4::quantize_blocks<Arch>(in.data(), packed.data(), absmax.data(), full, blocksize, code);
+  kernels::bnb4::quantize_blocks<Arch>(in.data(), packed.data(), absmax.data(), full, blocksize, code, backend);
   if (in.size() % blocksize != 0)
-    quantize_4bit_reference(in.subspan(full * blocksize), packed.subspan(full * blocksize / 2), absmax.subspan(full),
-                            code, blocksize);
+    absmax[full] = quantize_4bit_block(in, full * blocksize, in.size(), true, packed, code, backend, full);
 }
 
 // y = map[nibble] * absmax[block]; `map` defaults to bitsandbytes' table for `code`.
@@ -410,24 +443,23 @@ void dequantize_4bit(std::span<const std::uint8_t> packed, std::span<const float
   dequantize_4bit<Arch>(packed, absmax, out, quant_map(code), blocksize);
 }
 
-inline constexpr std::size_t dq_blocksize = 256;  // functional.py quantize_4bit: quantize_blockwise(..., blocksize=256)
-
-// Double quantization: the 4-bit codes as quantize_4bit, and absmax stored as
-// qabsmax (uint8 per block, the dynamic map) with absmax2 (fp32 per 256 blocks)
-// and `offset` = mean(absmax).
+// Double quantization (formats/bnb_blockwise.hpp): the 4-bit codes as
+// quantize_4bit, and absmax stored as qabsmax (uint8 per block, the dynamic
+// map) with absmax2 (fp32 per 256 blocks) and `offset` = torch's float32
+// mean(absmax); options.backend picks both quantizers' rule.
 template <class Arch = default_arch>
 void quantize_4bit_dq(std::span<const float> in, std::span<std::uint8_t> packed, std::span<std::uint8_t> qabsmax,
                       std::span<float> absmax2, float& offset, bnb_code code, std::size_t blocksize = 64,
-                      const std::array<float, 256>& code_table = dynamic_map) {
-  const std::size_t blocks = valid_blocksize(blocksize) ? (in.size() + blocksize - 1) / blocksize : 0;
+                      const std::array<float, 256>& code_table = dynamic_map, dq_options options = {}) {
+  const std::size_t blocks = valid_blocksize(blocksize) ? ceil_div(in.size(), blocksize) : 0;
   check_4bit_sizes("qmath::bnb::quantize_4bit_dq", in.size(), packed.size(), blocks, blocksize);
   QMATH_REQUIRE(qabsmax.size() == blocks, "qmath::bnb::quantize_4bit_dq", blocks, " blocks need ", blocks,
                 " qabsmax bytes, got ", qabsmax.size());
-  QMATH_REQUIRE(absmax2.size() == (blocks + dq_blocksize - 1) / dq_blocksize, "qmath::bnb::quantize_4bit_dq", blocks,
-                " blocks need ", (blocks + dq_blocksize - 1) / dq_blocksize, " absmax2 values, got ", absmax2.size());
+  QMATH_REQUIRE(absmax2.size() == ceil_div(blocks, dq_blocksize), "qmath::bnb::quantize_4bit_dq", blocks,
+                " blocks need ", ceil_div(blocks, dq_blocksize), " absmax2 values, got ", absmax2.size());
   std::vector<float> absmax(blocks);
-  quantize_4bit<Arch>(in, packed, absmax, code, blocksize);
-  offset = compress_absmax_reference(absmax, qabsmax, absmax2, code_table);
+  quantize_4bit<Arch>(in, packed, absmax, code, blocksize, options.backend);
+  offset = compress_absmax_reference(absmax, qabsmax, absmax2, code_table, options);
 }
 
 template <class Arch = default_arch>
@@ -435,12 +467,12 @@ void dequantize_4bit_dq(std::span<const std::uint8_t> packed, std::span<const st
                         std::span<const float> absmax2, float offset, std::span<float> out,
                         const std::array<float, 16>& map, std::size_t blocksize = 64,
                         const std::array<float, 256>& code_table = dynamic_map) {
-  const std::size_t blocks = valid_blocksize(blocksize) ? (out.size() + blocksize - 1) / blocksize : 0;
+  const std::size_t blocks = valid_blocksize(blocksize) ? ceil_div(out.size(), blocksize) : 0;
   check_4bit_sizes("qmath::bnb::dequantize_4bit_dq", out.size(), packed.size(), blocks, blocksize);
   QMATH_REQUIRE(qabsmax.size() == blocks, "qmath::bnb::dequantize_4bit_dq", blocks, " blocks need ", blocks,
                 " qabsmax bytes, got ", qabsmax.size());
-  QMATH_REQUIRE(absmax2.size() == (blocks + dq_blocksize - 1) / dq_blocksize, "qmath::bnb::dequantize_4bit_dq",
-                blocks, " blocks need ", (blocks + dq_blocksize - 1) / dq_blocksize, " absmax2 values, got ",
+  QMATH_REQUIRE(absmax2.size() == ceil_div(blocks, dq_blocksize), "qmath::bnb::dequantize_4bit_dq",
+                blocks, " blocks need ", ceil_div(blocks, dq_blocksize), " absmax2 values, got ",
                 absmax2.size());
   std::vector<float> absmax(blocks);
   for (std::size_t b = 0; b < blocks; ++b)

@@ -115,7 +115,10 @@ inline void quantize_row(const float* row, std::int8_t* q, std::size_t cols, flo
     constexpr std::size_t lanes = batch::size;
     alignas(Arch::alignment()) std::int32_t ints[lanes];
     for (; c + lanes <= cols; c += lanes) {
-      xsimd::nearbyint_as_int(batch::load_unaligned(row + c) * batch(scale)).store_aligned(ints);
+      // Clamped first: an outlier (threshold > 0) times the scale may not fit an int32.
+      const batch scaled = xsimd::min(xsimd::max(batch::load_unaligned(row + c) * batch(scale), batch(-128.0f)),
+                                      batch(127.0f));
+      xsimd::nearbyint_as_int(scaled).store_aligned(ints);
       for (std::size_t k = 0; k < lanes; ++k) q[c + k] = static_cast<std::int8_t>(ints[k]);
     }
   }
@@ -155,27 +158,28 @@ inline void dequantize_row(const std::int8_t* q, float* out, std::size_t cols, f
 
 namespace qmath::bnb {
 
-// Quantizes a rows x cols row-major matrix; returns the outlier columns
-// (empty when threshold is 0). Throws qmath::error on mismatched sizes or a
+// Quantizes a rows x cols row-major matrix by `backend`'s rule (formats/bnb_int8.hpp);
+// returns the outlier columns (empty when threshold is 0). Throws qmath::error on mismatched sizes or a
 // bad threshold (before writing) and on NaN or infinity.
 template <class Arch = default_arch>
 std::vector<std::size_t> quantize_int8_rowwise(std::span<const float> a, std::size_t rows, std::size_t cols,
                                                std::span<std::int8_t> q, std::span<float> row_stats,
-                                               float threshold = 0.0f) {
+                                               float threshold = 0.0f, bnb_backend backend = bnb_backend::cuda) {
   check_int8_sizes("qmath::bnb::quantize_int8_rowwise", a.size(), rows, cols, q.size(), row_stats.size());
   if constexpr (is_scalar_arch<Arch>) {
-    return quantize_int8_rowwise_reference(a, rows, cols, q, row_stats, threshold);
+    return quantize_int8_rowwise_reference(a, rows, cols, q, row_stats, threshold, backend);
   } else {
     std::vector<std::size_t> outliers;
-    if (threshold != 0.0f) outliers = find_outlier_columns(a, rows, cols, threshold);
+    if (threshold != 0.0f) outliers = find_outlier_columns(a, rows, cols, threshold, "qmath::bnb::quantize_int8_rowwise");
     for (std::size_t r = 0; r < rows; ++r) {
       const float* row = a.data() + r * cols;
       const float stat = qmath::detail::float_from_bits(kernels::bnb8::row_max_bits<Arch>(row, cols, threshold));
       row_stats[r] = stat;
-      if (int8_scale_overflows(stat))
+      const int8_row_rule rule = int8_rule(stat, backend);
+      if (rule.mode == int8_row_mode::in_double)
         for (std::size_t c = 0; c < cols; ++c) q[r * cols + c] = quantize_int8_tiny_row(row[c], stat);
-      else
-        kernels::bnb8::quantize_row<Arch>(row, q.data() + r * cols, cols, int8_scale(stat));
+      else  // a zero row scales by 0: every code 0
+        kernels::bnb8::quantize_row<Arch>(row, q.data() + r * cols, cols, rule.scale);
       for (std::size_t c : outliers) q[r * cols + c] = 0;
     }
     return outliers;
@@ -198,6 +202,7 @@ template <std::uint32_t RowLength>
 struct block_kernel<formats::int8_rowwise<RowLength>> {
   template <class Arch>
   static void quantize(std::span<const float> in, std::span<std::byte> out) {
+    if (in.empty()) return;  // an empty span's data() may be null, which memcpy must not see
     const std::size_t rows = in.size() / RowLength;
     std::vector<float> stats(rows);
     bnb::quantize_int8_rowwise<Arch>(in, rows, RowLength,
@@ -208,6 +213,7 @@ struct block_kernel<formats::int8_rowwise<RowLength>> {
 
   template <class Arch>
   static void dequantize(std::span<const std::byte> in, std::span<float> out) {
+    if (out.empty()) return;
     const std::size_t rows = out.size() / RowLength;
     std::vector<float> stats(rows);
     std::memcpy(stats.data(), in.data() + out.size(), 4 * rows);

@@ -11,7 +11,9 @@
 // bit. `out` must have exactly in.size() elements, otherwise qmath::error is
 // thrown before anything is written. The spans must not overlap.
 //
-// The last template argument picks the instruction set: qmath::default_arch
+// The last template argument picks the instruction set: qmath::auto_arch (the
+// default: the best the translation unit is compiled for, or with runtime
+// dispatch the CPU's best, see kernels/dispatch.hpp), qmath::default_arch
 // (the best the translation unit is compiled for), qmath::scalar_arch (the
 // reference), or kernels::fp_generic_arch<A> (the portable xsimd kernels on A,
 // without the x86 conversion instructions; used by the tests).
@@ -46,6 +48,9 @@
 #include "qmath/error.hpp"
 #include "qmath/fp/convert.hpp"
 #include "qmath/kernels/arch.hpp"
+#include "qmath/kernels/dispatch.hpp"
+#include "qmath/kernels/detail/call_size.hpp"
+#include "qmath/kernels/parallel.hpp"
 
 #if !QMATH_DISABLE_SIMD && (defined(__x86_64__) || defined(__i386__) || defined(_M_X64))
 #include <immintrin.h>
@@ -232,7 +237,7 @@ template <fp_format To, class A>
 inline void from_float_generic(const float* in, To* out, std::size_t n, fp8_overflow mode) {
   constexpr std::size_t W = ivec<A>::size;
   for_blocks<W>(in, out, n, [mode](const float* src, To* dst) {
-    alignas(A::alignment()) std::int32_t lanes[W];
+    alignas(A::alignment()) std::int32_t lanes[ivec<A>::size];
     codes_of<To, A>(simd::bitcast<std::int32_t>(xsimd::batch<float, A>::load_unaligned(src)), mode)
         .store_aligned(lanes);
     for (std::size_t j = 0; j < W; ++j) dst[j] = To::from_bits(static_cast<raw_t<To>>(lanes[j]));
@@ -243,7 +248,8 @@ template <fp_format From, class A>
 inline void to_float_generic(const From* in, float* out, std::size_t n) {
   constexpr std::size_t W = ivec<A>::size;
   for_blocks<W>(in, out, n, [](const From* src, float* dst) {
-    alignas(A::alignment()) std::int32_t lanes[W];
+    // ivec<A>::size, not W: clang will not use an uncaptured local constant as an array bound.
+    alignas(A::alignment()) std::int32_t lanes[ivec<A>::size];
     for (std::size_t j = 0; j < W; ++j) lanes[j] = src[j].bits;
     simd::bitcast<float>(float_bits_of<From, A>(ivec<A>::load_aligned(lanes))).store_unaligned(dst);
   });
@@ -340,7 +346,8 @@ inline void run_blocks_avx512(const In* in, Out* out, std::size_t n) {
   out += head;
   n -= head;
   const std::size_t middle = n / 64 * 64;
-  if (n * (sizeof(In) + sizeof(Out)) >= stream_store_bytes && reinterpret_cast<std::uintptr_t>(out) % 64 == 0) {
+  if (detail::call_elements(n) * (sizeof(In) + sizeof(Out)) >= stream_store_bytes &&
+      reinterpret_cast<std::uintptr_t>(out) % 64 == 0) {
     for (std::size_t i = 0; i < middle; i += 64) Kernel::template block<block_store::stream>(in + i, out + i, 64);
     _mm_sfence();
   } else {
@@ -353,8 +360,12 @@ template <class A>
 struct fp16_from_float_avx512 {
   template <block_store S>
   static void block(const float* s, std::uint16_t* d, std::size_t count) noexcept {
-    for (std::size_t k = 0; k < 64; k += 16)
-      store_halves16<A, S>(d, count, k, _mm512_cvtps_ph(load_floats<A, S>(s, count, k), f16c_rne));
+    for (std::size_t k = 0; k < 64; k += 16) {
+      // A named operand: _mm512_cvtps_ph is a macro in clang's headers and in GCC's without
+      // __OPTIMIZE__, and the comma of a template argument list would split its arguments.
+      const __m512 x = load_floats<A, S>(s, count, k);
+      store_halves16<A, S>(d, count, k, _mm512_cvtps_ph(x, f16c_rne));
+    }
   }
 };
 
@@ -649,7 +660,13 @@ inline void to_float_avx2(const From* in, float* out, std::size_t n) {
 
 template <fp_format To, class Arch>
 inline void from_float(const float* in, To* out, std::size_t n, fp8_overflow mode) {
-  if constexpr (is_scalar_arch<Arch>) {
+  if constexpr (std::is_same_v<Arch, runtime_arch>) {
+#if QMATH_DISPATCH
+    dispatch::active().from_float[dispatch::index_in<To, dispatch::fp_types>::value](in, out, n, mode);
+#else
+    from_float<To, default_arch>(in, out, n, mode);
+#endif
+  } else if constexpr (is_scalar_arch<Arch>) {
     from_float_scalar(in, out, n, mode);
   }
 #if !QMATH_DISABLE_SIMD
@@ -680,7 +697,13 @@ inline void from_float(const float* in, To* out, std::size_t n, fp8_overflow mod
 
 template <fp_format From, class Arch>
 inline void to_float(const From* in, float* out, std::size_t n) {
-  if constexpr (is_scalar_arch<Arch>) {
+  if constexpr (std::is_same_v<Arch, runtime_arch>) {
+#if QMATH_DISPATCH
+    dispatch::active().to_float[dispatch::index_in<From, dispatch::fp_types>::value](in, out, n);
+#else
+    to_float<From, default_arch>(in, out, n);
+#endif
+  } else if constexpr (is_scalar_arch<Arch>) {
     to_float_scalar(in, out, n);
   }
 #if !QMATH_DISABLE_SIMD
@@ -713,7 +736,7 @@ inline void to_float(const From* in, float* out, std::size_t n) {
 }  // namespace kernels
 
 // float -> format, with fp8's overflow mode given explicitly.
-template <fp8_format To, class Arch = default_arch>
+template <fp8_format To, class Arch = auto_arch>
 void convert(std::span<const float> in, std::span<To> out, fp8_overflow mode) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
                 " elements, the source ", in.size());
@@ -721,7 +744,7 @@ void convert(std::span<const float> in, std::span<To> out, fp8_overflow mode) {
 }
 
 // float -> format (fp8 with its default overflow mode, see fp/fp8.hpp).
-template <fp_format To, class Arch = default_arch>
+template <fp_format To, class Arch = auto_arch>
 void convert(std::span<const float> in, std::span<To> out) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
                 " elements, the source ", in.size());
@@ -730,7 +753,7 @@ void convert(std::span<const float> in, std::span<To> out) {
 }
 
 // format -> float (exact).
-template <fp_format From, class Arch = default_arch>
+template <fp_format From, class Arch = auto_arch>
 void convert(std::span<const From> in, std::span<float> out) {
   QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
                 " elements, the source ", in.size());
@@ -738,9 +761,64 @@ void convert(std::span<const From> in, std::span<float> out) {
 }
 
 // The same for a span of non-const elements, so that `convert(std::span(v), out)` deduces From.
-template <fp_format From, class Arch = default_arch>
+template <fp_format From, class Arch = auto_arch>
 void convert(std::span<From> in, std::span<float> out) {
   convert<From, Arch>(std::span<const From>(in), out);
+}
+
+namespace kernels::fp_detail {
+// Runs convert_range(first, count) over [0, n) on the executor's threads, in
+// chunks of whole 64-element runs (the AVX-512 kernels' step). Conversions
+// cannot fail, so every chunk is converted exactly once.
+template <class E, class Range>
+inline void convert_in_chunks(E& ex, std::size_t n, Range&& convert_range) {
+  constexpr std::size_t run = 64;
+  detail::for_each_chunk(ex, (n + run - 1) / run, detail::min_elements_per_task / run, 1, n,
+                         [&](std::size_t first, std::size_t end) {
+                           const std::size_t begin = first * run;
+                           convert_range(begin, std::min(n, end * run) - begin);
+                         });
+}
+}  // namespace kernels::fp_detail
+
+// The same conversions split over an executor's threads (qmath::threads{n},
+// see kernels/parallel.hpp); the elements written do not depend on the
+// number of threads.
+template <fp8_format To, class Arch = auto_arch, class E>
+  requires executor<std::remove_cvref_t<E>>
+void convert(std::span<const float> in, std::span<To> out, fp8_overflow mode, E&& ex) {
+  QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
+                " elements, the source ", in.size());
+  kernels::fp_detail::convert_in_chunks(ex, in.size(), [&](std::size_t first, std::size_t count) {
+    kernels::fp_detail::from_float<To, Arch>(in.data() + first, out.data() + first, count, mode);
+  });
+}
+
+template <fp_format To, class Arch = auto_arch, class E>
+  requires executor<std::remove_cvref_t<E>>
+void convert(std::span<const float> in, std::span<To> out, E&& ex) {
+  QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
+                " elements, the source ", in.size());
+  kernels::fp_detail::convert_in_chunks(ex, in.size(), [&](std::size_t first, std::size_t count) {
+    kernels::fp_detail::from_float<To, Arch>(in.data() + first, out.data() + first, count,
+                                             detail::overflow_default_for<To>);
+  });
+}
+
+template <fp_format From, class Arch = auto_arch, class E>
+  requires executor<std::remove_cvref_t<E>>
+void convert(std::span<const From> in, std::span<float> out, E&& ex) {
+  QMATH_REQUIRE(out.size() == in.size(), "qmath::convert", "the destination has ", out.size(),
+                " elements, the source ", in.size());
+  kernels::fp_detail::convert_in_chunks(ex, in.size(), [&](std::size_t first, std::size_t count) {
+    kernels::fp_detail::to_float<From, Arch>(in.data() + first, out.data() + first, count);
+  });
+}
+
+template <fp_format From, class Arch = auto_arch, class E>
+  requires executor<std::remove_cvref_t<E>>
+void convert(std::span<From> in, std::span<float> out, E&& ex) {
+  convert<From, Arch>(std::span<const From>(in), out, ex);
 }
 
 }  // namespace qmath

@@ -135,6 +135,7 @@ struct architecture {
   std::uint32_t shared_expert_intermediate = 0;  // total FFN size of the shared expert(s), 0 if none
   bool shared_expert_gate = false;               // Qwen-MoE: Linear(hidden, 1) on the shared expert
   std::uint32_t first_dense_layers = 0;          // DeepSeek first_k_dense_replace: leading dense layers
+  bool router_bias = false;  // DeepSeek-V3 e_score_correction_bias: [experts] per MoE layer, in the checkpoint
 
   // Multi-head latent attention (DeepSeek-V2). kv_lora_rank == 0: ordinary attention.
   std::uint32_t q_lora_rank = 0;  // 0: q is a plain projection
@@ -142,6 +143,15 @@ struct architecture {
   std::uint32_t qk_nope_head_dim = 0;
   std::uint32_t qk_rope_head_dim = 0;
   std::uint32_t v_head_dim = 0;
+
+  // Encoder-decoder (T5, mT5). encoder_layers == 0: decoder-only or encoder-only.
+  // `layers` are then the decoder blocks (what a KV cache walks); the encoder
+  // blocks come first in the tensor list with layer -1, and each decoder block
+  // adds a cross-attention (norm, q, k, v, o). relative_attention_buckets: rows
+  // of the relative position bias the first block of each stack holds
+  // ([buckets, heads], T5's relative_attention_bias).
+  std::uint32_t encoder_layers = 0;
+  std::uint32_t relative_attention_buckets = 0;
 
   // The dtype the published checkpoint stores its tensors in.
   format_id checkpoint_dtype = format_id::bf16;
@@ -252,9 +262,36 @@ constexpr void walk_tensors(const architecture& arch, F& f, Blocks&& blocks) {
     f(tensor{tensor_class::other, tensor_role::token_type_embedding, -1, a.token_types, h, 1, false, false});
   if (a.embedding_norm) norm(-1, h);
 
+  const auto relative_bias = [&](std::int32_t layer) {
+    if (a.relative_attention_buckets != 0)
+      f(tensor{tensor_class::attention, tensor_role::attn_q, layer, a.relative_attention_buckets, a.heads, 1, false,
+               false});
+  };
+  // T5's encoder stack: self-attention and FFN blocks, then its final norm.
+  for (std::uint32_t i = 0; i < a.encoder_layers; ++i) {
+    norm(-1, h);
+    linear(tensor_class::attention, tensor_role::attn_q, -1, a.q_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_k, -1, a.k_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_v, -1, a.v_dim(), h, a.qkv_bias);
+    linear(tensor_class::attention, tensor_role::attn_o, -1, h, a.attn_out_dim(), a.o_bias);
+    if (i == 0) relative_bias(-1);
+    norm(-1, h);
+    ffn(tensor_class::mlp, tensor_role::ffn_gate, tensor_role::ffn_up, tensor_role::ffn_down, -1, a.intermediate, 1);
+  }
+  if (a.encoder_layers != 0) norm(-1, h);
+
   const auto block = [&](std::uint32_t i) {
     const auto layer = static_cast<std::int32_t>(i);
     for (std::uint32_t n = 0; n < a.norms_per_layer; ++n) norm(layer, h);
+    if (i == 0 && a.encoder_layers != 0) relative_bias(layer);
+    if (a.encoder_layers != 0) {
+      // Cross-attention over the encoder output (T5LayerCrossAttention).
+      norm(layer, h);
+      linear(tensor_class::attention, tensor_role::attn_q, layer, a.q_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_k, layer, a.k_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_v, layer, a.v_dim(), h, a.qkv_bias);
+      linear(tensor_class::attention, tensor_role::attn_o, layer, h, a.attn_out_dim(), a.o_bias);
+    }
     // attention
     if (a.is_mla()) {
       // DeepSeek-V2 (modeling_deepseek.py DeepseekV2Attention): q either direct or
@@ -289,6 +326,7 @@ constexpr void walk_tensors(const architecture& arch, F& f, Blocks&& blocks) {
     // FFN
     if (a.is_moe_layer(i)) {
       linear(tensor_class::router, tensor_role::router, layer, a.experts, h, false);
+      if (a.router_bias) vec(tensor_class::router, tensor_role::router, layer, a.experts, true);
       ffn(tensor_class::expert, tensor_role::expert_gate, tensor_role::expert_up, tensor_role::expert_down, layer,
           a.expert_intermediate, a.experts);
       if (a.shared_expert_intermediate != 0)
@@ -338,8 +376,10 @@ constexpr void for_each_block_group(const architecture& a, std::uint32_t first_b
   const std::uint32_t n = a.layers;
   const std::uint32_t middle_begin = n / 8;
   const auto middle_end = static_cast<std::uint32_t>(7 * std::uint64_t{n} / 8);
-  std::array<std::uint32_t, 10> cuts{first_block, end_block, 2, 4, n / 16, middle_begin, middle_end,
-                                     a.first_dense_layers, cut_a, cut_b};
+  // T5's first decoder block alone carries the relative attention bias.
+  const std::uint32_t bias_block_end = a.encoder_layers != 0 ? 1 : 0;
+  std::array<std::uint32_t, 11> cuts{first_block, end_block, 2, 4, n / 16, middle_begin, middle_end,
+                                     a.first_dense_layers, bias_block_end, cut_a, cut_b};
   for (auto& c : cuts) c = c < first_block ? first_block : (c > end_block ? end_block : c);
   std::sort(cuts.begin(), cuts.end());
   for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {

@@ -211,6 +211,7 @@ inline void write_in_order(float* out, std::size_t n, Body&& body) {
   } else
 #endif
   {
+    static_cast<void>(n);  // only the streaming writers above need the size
     plain_sink<A> sink{out};
     body(sink);
   }

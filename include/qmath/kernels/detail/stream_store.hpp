@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "qmath/config.hpp"
+#include "qmath/kernels/detail/call_size.hpp"
 
 #if !QMATH_DISABLE_SIMD
 #include "qmath/kernels/xsimd_compat.hpp"
@@ -38,8 +39,10 @@ namespace qmath::kernels::stream_store {
 inline constexpr std::size_t stream_threshold_bytes = std::size_t{16} << 20;
 inline constexpr std::size_t prefetch_distance = 1024;  // bytes ahead of the store
 
-constexpr bool worth_streaming(std::size_t n_floats) noexcept {
-  return n_floats * sizeof(float) >= stream_threshold_bytes;
+// n_floats: this call's part; a part of a larger call split over threads is
+// written the way the whole call would be (detail::call_elements).
+inline bool worth_streaming(std::size_t n_floats) noexcept {
+  return detail::call_elements(n_floats) * sizeof(float) >= stream_threshold_bytes;
 }
 
 #if !QMATH_DISABLE_SIMD && (XSIMD_WITH_AVX2 || XSIMD_WITH_AVX512F)
