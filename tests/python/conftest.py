@@ -1,5 +1,6 @@
 """Shared fixtures: the qmath_tool bridge and helpers to run it on numpy arrays."""
 import os
+import shlex
 import subprocess
 import tempfile
 from pathlib import Path
@@ -9,25 +10,28 @@ import pytest
 
 
 class QmathTool:
-    def __init__(self, path: str):
+    def __init__(self, path: str, emulator: str = ""):
         self.path = path
+        # A cross-compiled tool runs under its emulator (qemu-aarch64 -L SYSROOT),
+        # as ctest runs the cross-compiled test programs.
+        self.command = shlex.split(emulator) + [path]
 
     def formats(self) -> list[str]:
-        out = subprocess.run([self.path, "list"], check=True, capture_output=True, text=True)
+        out = subprocess.run([*self.command, "list"], check=True, capture_output=True, text=True)
         return out.stdout.split()
 
     def quantize(self, fmt: str, values: np.ndarray) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             src, dst = Path(tmp, "in.f32"), Path(tmp, "out.bin")
             np.ascontiguousarray(values, dtype=np.float32).tofile(src)
-            subprocess.run([self.path, "quantize", fmt, str(src), str(dst)], check=True)
+            subprocess.run([*self.command, "quantize", fmt, str(src), str(dst)], check=True)
             return dst.read_bytes()
 
     def dequantize(self, fmt: str, data: bytes, n: int) -> np.ndarray:
         with tempfile.TemporaryDirectory() as tmp:
             src, dst = Path(tmp, "in.bin"), Path(tmp, "out.f32")
             src.write_bytes(data)
-            subprocess.run([self.path, "dequantize", fmt, str(src), str(n), str(dst)], check=True)
+            subprocess.run([*self.command, "dequantize", fmt, str(src), str(n), str(dst)], check=True)
             return np.fromfile(dst, dtype=np.float32)
 
 
@@ -36,4 +40,4 @@ def tool() -> QmathTool:
     path = os.environ.get("QMATH_TOOL")
     if not path:
         pytest.skip("QMATH_TOOL is not set (run through ctest)")
-    return QmathTool(path)
+    return QmathTool(path, os.environ.get("QMATH_TOOL_EMULATOR", ""))

@@ -391,3 +391,16 @@ TEST_CASE("hostile: 2^31 - 1 layers are estimated without a walk over them") {
   CHECK(qmath::estimate(p, d::h100_sxm5_80gb).gpu.optimizer == 8 * a.parameters());
   CHECK(qmath::lora_parameters(a, {.rank = 8}) == std::uint64_t{8} * (4096 + 4096 + 4096 + 1024) * a.layers);
 }
+
+// ---- reproducers found by fuzz/fuzz_estimators -----------------------------------
+
+TEST_CASE("hostile (fuzz): 2^32 - 1 norms per layer are refused, not walked") {
+  // fuzz/regressions/fuzz_estimators/norms-per-layer-4e9: the tensor list
+  // had one entry per norm, so every estimate walked 4e9 of them per block
+  m::architecture a = m::llama_3_8b;
+  a.norms_per_layer = 0xffffffffu;
+  CHECK_THROWS_WITH(a.parameters(), Contains("norms per layer"));
+  CHECK_THROWS_AS(qmath::training_state(a, qmath::training_presets::mixed_precision_adamw), qmath::error);
+  a.norms_per_layer = 64;
+  CHECK(a.parameters() == m::llama_3_8b.parameters() + 62ull * 4096 * 32);
+}

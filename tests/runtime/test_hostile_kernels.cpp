@@ -1,8 +1,10 @@
 // Hostile sizes and shapes given to the kernels' array APIs: each must be a
 // qmath::error naming the API that was called, before a byte is read or
 // written, never a size product that wraps to match an empty span.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <vector>
@@ -104,4 +106,72 @@ TEST_CASE("hostile: ternary packing checks the trit count and the byte span") {
   CHECK_THROWS_WITH(formats::ternary_absmean::pack<formats::tq1_0>(
                         trits, 1.0f, std::span(out).first(sizeof(formats::tq1_0::block))),
                     Contains("trit 7"));
+}
+
+// ---- the same bytes on every platform --------------------------------------------
+namespace {
+// Heavy-tailed values (like LLM weights, Student-t-ish: (2u - 1) / sqrt(v))
+// from integer arithmetic, IEEE division and square root only, so that every
+// platform's libm draws the same ones (std::student_t_distribution does not).
+std::vector<float> portable_heavy_tailed(std::size_t n) {
+  std::vector<float> x(n);
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  const auto next24 = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<float>((state >> 40) + 1) / 16777216.0f;  // (0, 1]
+  };
+  for (auto& v : x) {
+    const float u = next24(), w = next24();
+    v = (2.0f * u - 1.0f) / std::sqrt(w);
+  }
+  return x;
+}
+
+std::uint64_t fnv1a(const void* data, std::size_t n) {
+  std::uint64_t h = 1469598103934665603ull;
+  const auto* p = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+// quantize and dequantize on the default architecture equal scalar_arch, and
+// the scalar bytes and floats hash to what x86-64 computes (`golden`).
+template <class F>
+void same_bytes_everywhere(std::uint64_t golden_bytes, std::uint64_t golden_floats) {
+  const std::size_t n = 16384;
+  const auto x = portable_heavy_tailed(n);
+  std::vector<std::byte> simd(storage_bytes<F>(n)), ref(storage_bytes<F>(n));
+  quantize<F>(x, simd);
+  quantize<F, scalar_arch>(x, ref);
+  std::vector<float> y_simd(n), y_ref(n);
+  dequantize<F>(ref, y_simd);
+  dequantize<F, scalar_arch>(ref, y_ref);
+  INFO(F::info.name << ": bytes 0x" << std::hex << fnv1a(ref.data(), ref.size()) << ", floats 0x"
+                    << fnv1a(y_ref.data(), 4 * n));
+  CHECK(simd == ref);
+  CHECK(std::memcmp(y_simd.data(), y_ref.data(), 4 * n) == 0);
+  CHECK(fnv1a(ref.data(), ref.size()) == golden_bytes);
+  CHECK(fnv1a(y_ref.data(), 4 * n) == golden_floats);
+}
+}  // namespace
+
+TEST_CASE("hostile: every architecture writes x86-64's bytes for 16 Ki heavy-tailed values") {
+  // Golden hashes from x86-64 (g++ 12, -march=native and scalar agree). On
+  // AArch64 (xsimd's neon64) Q2_K once differed: xsimd divides float batches
+  // on NEON by a refined reciprocal estimate (simd::div in xsimd_compat.hpp).
+  same_bytes_everywhere<formats::q8_0>(0x6fa02ef62b1de2e, 0xe8399d6dd0375531);
+  same_bytes_everywhere<formats::q4_0>(0x44cef42af73a3e20, 0x298f5e76cc4991f9);
+  same_bytes_everywhere<formats::q4_1>(0xe5234184fd4ad67a, 0x6846450c98f0bc39);
+  same_bytes_everywhere<formats::q5_0>(0xf21db8b9d5ef11c1, 0xacbcd03160892023);
+  same_bytes_everywhere<formats::q5_1>(0x8155f675e621c673, 0x4c8c3f67990a48b0);
+  same_bytes_everywhere<formats::iq4_nl>(0x624c868afa5cd36e, 0x33f5a73cb85f487a);
+  same_bytes_everywhere<formats::q2_k>(0xf8038c55ce464c8f, 0xa788355805b0df5c);
+  same_bytes_everywhere<formats::tq1_0>(0x1be80eb7f3e3c661, 0x6c89a47520d82c4b);
+  same_bytes_everywhere<formats::tq2_0>(0xcef2804e579bff10, 0x6c89a47520d82c4b);
+  same_bytes_everywhere<formats::int2_group<64>>(0x6dd3a42a2359531f, 0x4d569aa65d7a74);
+  same_bytes_everywhere<formats::nf4>(0x8b34da6d7104ed0e, 0xbcd77fbb5b5d044d);
+  same_bytes_everywhere<formats::fp4_dq>(0x4f634da1223c9480, 0xdd2a26ee798cdc1c);
+  same_bytes_everywhere<formats::int8_rowwise<256>>(0x1c2685340b70635e, 0xb45eb48bdde5d1d0);
+  same_bytes_everywhere<formats::gptq_int4<256, 128>>(0xa502c6cb9a2c3a2e, 0xd40c5e130ec91a8f);
+  same_bytes_everywhere<formats::awq_int4<256, 128>>(0x39204bb192490f01, 0xd40c5e130ec91a8f);
 }

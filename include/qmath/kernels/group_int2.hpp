@@ -73,7 +73,7 @@ struct block_kernel<formats::int2_group<G>>
           F byte_value(0.f);
           float weight = 1.f;
           for (std::size_t s = 0; s < 4; ++s, weight *= 4.f) {
-            F v = (F::load_unaligned(x + s * plane + j) - vm) / vd;
+            F v = simd::div(F::load_unaligned(x + s * plane + j) - vm, vd);  // IEEE on NEON too
             v = xsimd::select(v > zero, xsimd::select(v < three, v, three), zero);
             byte_value += xsimd::batch_cast<float>(xsimd::nearbyint_as_int(v)) * F(weight);  // exact
           }

@@ -72,8 +72,9 @@ struct block_kernel<formats::q2_k> : simd_or_reference<block_kernel<formats::q2_
     }
     min = xsimd::select(min > zero, zero, min);
     const auto flat = max == min;
-    F iscale = F(3.f) / (max - min);
-    F scale = F(1.f) / iscale;
+    // simd::div: IEEE division on every architecture (see xsimd_compat.hpp)
+    F iscale = simd::div(F(3.f), max - min);
+    F scale = simd::div(F(1.f), iscale);
     F best_error(0.f);
     F codes[16];
     for (int i = 0; i < 16; ++i) {
@@ -84,7 +85,7 @@ struct block_kernel<formats::q2_k> : simd_or_reference<block_kernel<formats::q2_
     F aux[16];
     for (int is = 0; is <= 15; ++is) {
       const float numerator = (-0.5f + qmath::detail::no_contract(0.1f * static_cast<float>(is))) + 3.f;
-      iscale = F(numerator) / (max - min);  // min moves when a candidate wins, as in the reference
+      iscale = simd::div(F(numerator), max - min);  // min moves when a candidate wins, as in the reference
       F sum_l(0.f), sum_l2(0.f), sum_xl(0.f);
       for (int i = 0; i < 16; ++i) {
         aux[i] = clamp_code<A>(nearest_int<A>(no_contract(iscale * (xt[i] - min))));
@@ -94,10 +95,10 @@ struct block_kernel<formats::q2_k> : simd_or_reference<block_kernel<formats::q2_
         sum_xl = sum_xl + no_contract(wl * xt[i]);
       }
       const F D = no_contract(sum_w * sum_l2) - no_contract(sum_l * sum_l);
-      F this_scale = (no_contract(sum_w * sum_xl) - no_contract(sum_x * sum_l)) / D;
-      F this_min = (no_contract(sum_l2 * sum_x) - no_contract(sum_l * sum_xl)) / D;
+      F this_scale = simd::div(no_contract(sum_w * sum_xl) - no_contract(sum_x * sum_l), D);
+      F this_min = simd::div(no_contract(sum_l2 * sum_x) - no_contract(sum_l * sum_xl), D);
       const auto positive_min = this_min > zero;
-      this_scale = xsimd::select(positive_min, sum_xl / sum_l2, this_scale);
+      this_scale = xsimd::select(positive_min, simd::div(sum_xl, sum_l2), this_scale);
       this_min = xsimd::select(positive_min, zero, this_min);
       F cur_error(0.f);
       for (int i = 0; i < 16; ++i) {
@@ -157,7 +158,7 @@ struct block_kernel<formats::q2_k> : simd_or_reference<block_kernel<formats::q2_
         }
         const float dm = dmin_all * static_cast<float>(out_block.scales[j] >> 4);
         for (std::size_t i = 0; i < 16; i += N)
-          clamp_code<A>(nearest_int<A>((F::load_unaligned(x + 16 * j + i) + F(dm)) / F(d)))
+          clamp_code<A>(nearest_int<A>(simd::div(F::load_unaligned(x + 16 * j + i) + F(dm), F(d))))
               .store_aligned(codes + 16 * j + i);
       }
       for (std::size_t h = 0; h < 2; ++h)

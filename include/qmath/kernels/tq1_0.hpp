@@ -45,7 +45,7 @@ struct block_kernel<formats::tq1_0> : simd_or_reference<block_kernel<formats::tq
       const F v = F::load_unaligned(x + stride * n) * inverse;
       q = q * three + xsimd::select(v >= half, two, xsimd::select(v <= minus_half, zero, one));  // exact
     }
-    const F fixed = (q * F(256.f) + F(242.f)) / F(243.f);
+    const F fixed = simd::div(q * F(256.f) + F(242.f), F(243.f));  // IEEE on NEON too (xsimd_compat.hpp)
     return xsimd::batch_cast<std::int32_t>(fixed);  // truncates, as the integer division
   }
 

@@ -3,6 +3,9 @@
 // (Debian) and xsimd 13/14 (Conan, vcpkg). Kernels call these wrappers, never
 // the version-specific names. Private to qmath's kernels.
 
+#include <cstddef>
+#include <type_traits>
+
 #include <xsimd/xsimd.hpp>
 
 #ifndef XSIMD_VERSION_MAJOR
@@ -59,6 +62,35 @@ using batch_constant = xsimd::batch_constant<T, A, Values...>;
 template <class T, class A, T... Values>
 using batch_constant = xsimd::batch_constant<xsimd::batch<T, A>, Values...>;
 #endif
+
+// Correctly rounded float division, as the scalar references divide. xsimd
+// (8.1 through 14.3) divides float batches on NEON by a reciprocal estimate
+// refined by two Newton-Raphson steps and a multiply (arch/xsimd_neon.hpp,
+// div; neon64 inherits it), which is often an ulp off: enough to change the
+// choice of a search-based quantizer (Q2_K's make_qkx2_quants compares the
+// errors of 16 candidate scales) and the bytes it writes. AArch64 has an
+// IEEE vector divide (FDIV, vdivq_f32); 32-bit NEON has none, so its lanes
+// are divided one by one. Every other architecture's `/` is IEEE division.
+template <class A>
+inline xsimd::batch<float, A> div(const xsimd::batch<float, A>& a, const xsimd::batch<float, A>& b) noexcept {
+#if XSIMD_WITH_NEON64
+  if constexpr (std::is_base_of_v<xsimd::neon64, A>) {
+    return xsimd::batch<float, A>(vdivq_f32(a, b));
+  } else
+#endif
+#if XSIMD_WITH_NEON
+  if constexpr (std::is_base_of_v<xsimd::neon, A>) {
+    alignas(A::alignment()) float x[xsimd::batch<float, A>::size], y[xsimd::batch<float, A>::size];
+    a.store_aligned(x);
+    b.store_aligned(y);
+    for (std::size_t i = 0; i < xsimd::batch<float, A>::size; ++i) x[i] /= y[i];
+    return xsimd::batch<float, A>::load_aligned(x);
+  } else
+#endif
+  {
+    return a / b;
+  }
+}
 
 // Vector form of detail::no_contract: an empty asm that the optimiser cannot
 // see through, so the multiply before it is rounded on its own. (GCC 12's

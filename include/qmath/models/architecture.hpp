@@ -208,6 +208,8 @@ constexpr const architecture& validate(const architecture& a) {
                 a.hidden, " is not divisible by ", a.heads, " heads and no head_dim is given");
   QMATH_REQUIRE(a.n_kv_heads() <= a.heads && a.heads % a.n_kv_heads() == 0, api, a.name, ": ", a.heads,
                 " heads are not a multiple of ", a.n_kv_heads(), " kv heads");
+  // the tensor list has one entry per norm: bound them (Gemma-2 has 4)
+  QMATH_REQUIRE(a.norms_per_layer <= 64, api, a.name, ": ", a.norms_per_layer, " norms per layer (at most 64)");
   QMATH_REQUIRE(a.is_moe() || a.intermediate > 0, api, a.name, ": FFN size must be positive");
   QMATH_REQUIRE(!a.is_moe() || (a.active_experts > 0 && a.active_experts <= a.experts && a.expert_intermediate > 0),
                 api, a.name, ": a MoE needs 0 < active experts <= experts and an expert FFN size");
