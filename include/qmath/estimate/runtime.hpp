@@ -11,6 +11,13 @@
 //    We take 512 MiB for a PyTorch process (context plus PyTorch's own
 //    modules; the upper end of the 300-500 MiB seen with CUDA >= 12) and
 //    300 MiB for llama.cpp's smaller ggml-cuda module set.
+//    With eager module loading (CUDA < 11.7, or CUDA_MODULE_LOADING=EAGER)
+//    every kernel of PyTorch's fat binary is loaded at context creation:
+//    transformers' "Efficient Training on a Single GPU" guide
+//    (docs/source/en/perf_train_gpu_one.mdx, V100, driver CUDA 11.2)
+//    measured 1343 MB after torch.ones((1, 1)).to("cuda"); that is
+//    runtimes::transformers_eager_loading. Both are profile fields: set
+//    gpu_context_bytes to what nvidia-smi shows on your stack.
 //  - cuBLAS workspace: PyTorch's default CUBLAS_WORKSPACE_CONFIG is
 //    ":4096:2:16:8" (8.125 MiB) and 32 MiB on Hopper
 //    (aten/src/ATen/cuda/CublasHandlePool.cpp); we count 32 MiB.
@@ -67,6 +74,14 @@ inline constexpr runtime_profile transformers{.name = "transformers",
                                               .workspace_bytes = 32 * mib,
                                               .slack_permille = 100,
                                               .offload = offload_style::accelerate};
+// transformers on a stack that loads CUDA modules eagerly (CUDA 11.x before
+// lazy loading, torch 1.x): the 1343 MiB context measured in
+// perf_train_gpu_one.mdx (nvidia-smi "used", MiB).
+inline constexpr runtime_profile transformers_eager_loading{.name = "transformers (eager CUDA module loading)",
+                                                            .gpu_context_bytes = 1343 * mib,
+                                                            .workspace_bytes = 32 * mib,
+                                                            .slack_permille = 100,
+                                                            .offload = offload_style::accelerate};
 // llama.cpp server / CLI on a CUDA GPU.
 inline constexpr runtime_profile llama_cpp{
     .name = "llama.cpp", .gpu_context_bytes = 300 * mib, .kv_layout = kv_cache_layout::llama_cpp};

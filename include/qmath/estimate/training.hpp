@@ -26,16 +26,11 @@
 #include "qmath/estimate/activations.hpp"
 #include "qmath/estimate/breakdown.hpp"
 #include "qmath/estimate/lora.hpp"
+#include "qmath/estimate/training_activations.hpp"
 #include "qmath/formats/table.hpp"
 #include "qmath/models/architecture.hpp"
 
 namespace qmath {
-
-enum class finetune_method : std::uint8_t {
-  full,   // every parameter trains
-  lora,   // frozen 16-bit base + LoRA adapters
-  qlora,  // frozen 4-bit base (bitsandbytes NF4/FP4) + LoRA adapters
-};
 
 enum class optimizer_kind : std::uint8_t {
   adamw,             // torch.optim.AdamW: exp_avg + exp_avg_sq, each zeros_like(param)
@@ -59,6 +54,8 @@ struct training_config {
   format_id gradient_dtype = format_id::f32;   // full fine-tuning; adapters' gradients take the adapter dtype
   bool fp32_gradient_copy = false;             // DeepSpeed / Megatron fp32 gradient buffer
   bool gradient_checkpointing = false;         // full activation recompute, layer by layer
+  attention_impl attention = attention_impl::sdpa;  // transformers' attn_implementation (its default: sdpa)
+  bool dropout = false;                        // dropout p > 0 (model config and lora_dropout); most LLM recipes use 0
   std::uint32_t gradient_accumulation_steps = 1;  // micro-batches per optimizer step (the plan's batch is one)
   lora_config lora{};                          // lora / qlora only
   // PEFT prepare_model_for_kbit_training (peft/utils/other.py) casts every
@@ -220,25 +217,52 @@ constexpr std::uint64_t effective_batch(std::uint64_t micro_batch, const trainin
                              "sequences per step");
 }
 
-// Activations a training step keeps for one micro-batch of `batch`
-// sequences of `seq` tokens: activations.hpp's per-layer model (Korthikanti
-// et al. 2022) in the compute dtype with a fused attention kernel (PyTorch
-// SDPA / FlashAttention, transformers' default: no seq^2 scores), no dropout
-// (Llama-family configs train with attention_dropout 0), gradient
-// checkpointing as full per-block recompute, the fp32 logits and loss. QLoRA
-// adds one dequantized 16-bit copy of the largest quantized matrix
-// (bitsandbytes dequantizes a Linear4bit weight for each matmul).
+// The activation ledger configuration of a training plan on a CUDA device.
+// QLoRA's activations are float32 after prepare_model_for_kbit_training's
+// upcast (the norms' outputs are float32 and everything after them follows).
+constexpr activation_ledger_config ledger_config(const training_config& t, std::uint64_t batch,
+                                                 std::uint64_t seq) {
+  activation_ledger_config c;
+  c.sequence = seq;
+  c.micro_batch = batch;
+  c.attention = t.attention;
+  c.dropout = t.dropout;
+  c.gradient_checkpointing = t.gradient_checkpointing;
+  c.method = t.method;
+  c.lora = t.lora;
+  c.dtype = t.method == finetune_method::qlora && t.upcast_unquantized_to_fp32 ? format_id::f32 : t.compute_dtype;
+  c.device = autograd_device::cuda;
+  return c;
+}
+
+// Peak activation bytes of one training step for a micro-batch of `batch`
+// sequences of `seq` tokens (training_activations.hpp's ledger on CUDA):
+//   saved      what autograd keeps after the forward pass (measured rule)
+// + logits     the model's returned logits (decoders: s b vocab in the
+//              logits dtype), alive until the step ends
+// + max(recompute, loss backward): with checkpointing one block is rebuilt
+//              during backward; before that, backward starts with the
+//              gradients of the float32 log-probabilities and of the logits
+//              (s b vocab x (4 + logits dtype))
+// + QLoRA: one dequantized 16-bit copy of the largest quantized matrix
+//              (bitsandbytes dequantizes a Linear4bit weight for each matmul).
+// The last three are transient tensors autograd does not save; they are the
+// ledger's assumptions beyond the measured saved bytes (docs/training.md).
 constexpr std::uint64_t training_step_activation_bytes(const models::architecture& arch, const training_config& t,
                                                        std::uint64_t batch, std::uint64_t seq) {
   constexpr const char* api = "qmath::training_step_activation_bytes";
-  training_activation_config c;
-  c.sequence = seq;
-  c.micro_batch = batch;
-  c.mode = t.gradient_checkpointing ? recompute::full : recompute::none;
-  c.flash_attention = true;
-  c.dropout = false;
-  c.dtype = info(t.compute_dtype);
-  std::uint64_t bytes = training_activation_bytes(arch, c).total;
+  const activation_ledger_config c = ledger_config(t, batch, seq);
+  const activation_ledger l = activation_ledger_of(arch, c);
+  std::uint64_t logits = 0, loss_backward = 0;
+  if (arch.kind == models::model_kind::decoder) {
+    const std::uint64_t logit_bytes = storage_bytes(info(c.dtype), 1);
+    const std::uint64_t values = detail::checked_product(api, "logit values", batch, seq, arch.vocab);
+    logits = detail::checked_mul(values, logit_bytes, api, "logit bytes");
+    loss_backward = detail::checked_mul(values, 4 + logit_bytes, api, "loss gradient bytes");
+  }
+  std::uint64_t bytes = detail::checked_add(l.saved, logits, api, "activation bytes");
+  bytes = detail::checked_add(bytes, l.recompute > loss_backward ? l.recompute : loss_backward, api,
+                              "activation bytes");
   if (t.method == finetune_method::qlora) {
     std::uint64_t largest = 0;
     models::for_each_tensor(arch, [&](const models::tensor& x) {
