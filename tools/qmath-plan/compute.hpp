@@ -510,9 +510,12 @@ inline std::vector<remedy> find_remedies(const qmath::plan& p, const qmath::devi
     if (p.batch > 1) {
       const std::uint32_t b = std::max<std::uint32_t>(1, qmath::max_batch(p, d));
       const std::uint32_t nb = b < p.batch ? b : 1;
-      const std::uint32_t accum = t.gradient_accumulation_steps * ((p.batch + nb - 1) / nb);
+      const std::uint32_t was = p.batch * t.gradient_accumulation_steps;
+      const std::uint32_t accum = (was + nb - 1) / nb;
       consider("batch " + std::to_string(nb) + " x accumulation " + std::to_string(accum) + " instead of " +
-                   std::to_string(p.batch) + " x " + std::to_string(t.gradient_accumulation_steps) + " (same effective batch)",
+                   std::to_string(p.batch) + " x " + std::to_string(t.gradient_accumulation_steps) +
+                   (nb * accum == was ? std::string(" (same effective batch)")
+                                      : " (effective batch " + std::to_string(nb * accum) + ", was " + std::to_string(was) + ")"),
                [nb, accum](qmath::plan& q) {
                  q.batch = nb;
                  q.training->gradient_accumulation_steps = accum;
