@@ -108,6 +108,13 @@ void print_format_table(const qmath::models::architecture& model, std::size_t sa
   print_format_row(model, fmt::int2_group<64>::info, block_error<fmt::int2_group<64>>(d), "groups of 64");
   print_format_row(model, fmt::tq2_0::info, block_error<fmt::tq2_0>(d), "for ternary-trained weights");
   print_format_row(model, fmt::tq1_0::info, block_error<fmt::tq1_0>(d), "for ternary-trained weights");
+  print_format_row(model, fmt::q6_k::info, block_error<fmt::q6_k>(d));
+  print_format_row(model, fmt::q5_k::info, block_error<fmt::q5_k>(d));
+  print_format_row(model, fmt::q4_k::info, block_error<fmt::q4_k>(d));
+  print_format_row(model, fmt::iq4_xs::info, block_error<fmt::iq4_xs>(d));
+  print_format_row(model, fmt::nvfp4::info, block_error<fmt::nvfp4>(d), "no per-tensor scale (as ggml)");
+  print_format_row(model, fmt::mxfp4::info, block_error<fmt::mxfp4>(d));
+  print_format_row(model, fmt::q3_k::info, block_error<fmt::q3_k>(d));
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ struct block_kernel<formats::int2_group<G>>
     requires(plane % lowbit_simd::f32<A>::size == 0)
   static void quantize_simd(std::span<const float> in, std::span<std::byte> out) {
     using F = lowbit_simd::f32<A>;
-    constexpr std::size_t N = F::size;
+    static constexpr std::size_t N = F::size;
     for (std::size_t b = 0; b < in.size() / G; ++b) {
       const float* x = in.data() + G * b;
       F lo = F::load_unaligned(x), hi = lo;
@@ -88,7 +88,7 @@ struct block_kernel<formats::int2_group<G>>
     requires(plane % lowbit_simd::f32<A>::size == 0)
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = lowbit_simd::i32<A>;
-    constexpr std::size_t N = I::size;
+    static constexpr std::size_t N = I::size;
     lowbit_simd::write_in_order<A>(out.data(), out.size(), [&](auto& sink) {
       for (std::size_t b = 0; b < out.size() / G; ++b) {
         const auto* src = reinterpret_cast<const std::uint8_t*>(in.data()) + sizeof(block) * b;

@@ -32,7 +32,7 @@ struct block_kernel<formats::q5_k> : simd_or_reference<block_kernel<formats::q5_
   template <class A>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = kquant_simd::i32<A>;
-    constexpr std::size_t N = I::size;
+    static constexpr std::size_t N = I::size;
     if constexpr (!kquant_simd::enabled<A>) {
       qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / 256);
     } else {

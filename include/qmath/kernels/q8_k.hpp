@@ -35,7 +35,7 @@ struct block_kernel<formats::q8_k> : simd_or_reference<block_kernel<formats::q8_
   static void quantize_simd(std::span<const float> in, std::span<std::byte> out) {
     using F = kquant_simd::f32<A>;
     using I = kquant_simd::i32<A>;
-    constexpr std::size_t N = F::size;
+    static constexpr std::size_t N = F::size;
     if constexpr (!kquant_simd::enabled<A>) {
       qmath::detail::reference_quantize_blocks<format>(in, out, 0, in.size() / 256);
     } else {
@@ -73,7 +73,7 @@ struct block_kernel<formats::q8_k> : simd_or_reference<block_kernel<formats::q8_
   template <class A>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = kquant_simd::i32<A>;
-    constexpr std::size_t N = I::size;
+    static constexpr std::size_t N = I::size;
     if constexpr (!kquant_simd::enabled<A>) {
       qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / 256);
     } else {

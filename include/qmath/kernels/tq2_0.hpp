@@ -34,7 +34,7 @@ struct block_kernel<formats::tq2_0> : simd_or_reference<block_kernel<formats::tq
   template <class A>
   static void quantize_simd(std::span<const float> in, std::span<std::byte> out) {
     using F = lowbit_simd::f32<A>;
-    constexpr std::size_t N = F::size;
+    static constexpr std::size_t N = F::size;
     static_assert(32 % N == 0);
     for (std::size_t b = 0; b < in.size() / 256; ++b) {
       const float* x = in.data() + 256 * b;
@@ -69,7 +69,7 @@ struct block_kernel<formats::tq2_0> : simd_or_reference<block_kernel<formats::tq
   template <class A>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = lowbit_simd::i32<A>;
-    constexpr std::size_t N = I::size;
+    static constexpr std::size_t N = I::size;
     static_assert(32 % N == 0);
     lowbit_simd::write_in_order<A>(out.data(), out.size(), [&](auto& sink) {
       for (std::size_t b = 0; b < out.size() / 256; ++b) {

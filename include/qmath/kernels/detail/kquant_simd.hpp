@@ -62,7 +62,7 @@ struct table16 {
   __m256 lo, hi;
 #endif
   // entries[k] = values[k] * scale, each product rounded as the reference's.
-  table16(const f32<A>* values, float factor) noexcept {
+  table16([[maybe_unused]] const f32<A>* values, [[maybe_unused]] float factor) noexcept {
 #if XSIMD_WITH_AVX512BW
     if constexpr (lowbit_simd::use_avx512<A>) all = values[0] * f32<A>(factor);
 #endif
@@ -74,7 +74,7 @@ struct table16 {
 #endif
   }
   // entries[k] given as 16 / f32<A>::size batches.
-  explicit table16(const f32<A>* entries, int) noexcept {
+  explicit table16([[maybe_unused]] const f32<A>* entries, int) noexcept {
 #if XSIMD_WITH_AVX512BW
     if constexpr (lowbit_simd::use_avx512<A>) all = entries[0];
 #endif
@@ -85,7 +85,7 @@ struct table16 {
     }
 #endif
   }
-  f32<A> operator()(const i32<A>& idx) const noexcept {
+  f32<A> operator()([[maybe_unused]] const i32<A>& idx) const noexcept {
 #if XSIMD_WITH_AVX512BW
     if constexpr (lowbit_simd::use_avx512<A>) return _mm512_permutexvar_ps(idx, all);
 #endif
