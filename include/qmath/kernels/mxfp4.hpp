@@ -28,22 +28,19 @@ struct block_kernel<formats::mxfp4> : simd_or_reference<block_kernel<formats::mx
 
 #if !QMATH_DISABLE_SIMD
   template <class A>
+    requires kquant_simd::enabled<A>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = kquant_simd::i32<A>;
     static constexpr std::size_t N = I::size;
-    if constexpr (!kquant_simd::enabled<A>) {
-      qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / 32);
-    } else {
-      const kquant_simd::table_values<A, float (*)(unsigned)> values(
-          [](unsigned k) { return qmath::detail::fp4::value(k); });
-      kquant_simd::dequantize_blocks<format, A>(in, out, [&values](const format::block& b, auto& sink) {
-        const kquant_simd::table16<A> table(values.v, qmath::detail::fp4::e8m0_half(b.e));
-        I bytes[16 / N];
-        for (std::size_t c = 0; c < 16 / N; ++c) bytes[c] = lowbit_simd::widen_u8<A>(b.qs + N * c);
-        for (std::size_t c = 0; c < 16 / N; ++c) sink.put(table(bytes[c] & I(0xF)));
-        for (std::size_t c = 0; c < 16 / N; ++c) sink.put(table(bytes[c] >> 4));
-      });
-    }
+    const kquant_simd::table_values<A, float (*)(unsigned)> values(
+        [](unsigned k) { return qmath::detail::fp4::value(k); });
+    kquant_simd::dequantize_blocks<format, A>(in, out, [&values](const format::block& b, auto& sink) {
+      const kquant_simd::table16<A> table(values.v, qmath::detail::fp4::e8m0_half(b.e));
+      I bytes[16 / N];
+      for (std::size_t c = 0; c < 16 / N; ++c) bytes[c] = lowbit_simd::widen_u8<A>(b.qs + N * c);
+      for (std::size_t c = 0; c < 16 / N; ++c) sink.put(table(bytes[c] & I(0xF)));
+      for (std::size_t c = 0; c < 16 / N; ++c) sink.put(table(bytes[c] >> 4));
+    });
   }
 #endif
 };

@@ -37,34 +37,31 @@ struct block_kernel<formats::nvfp4> : simd_or_reference<block_kernel<formats::nv
   }();
 
   template <class A>
+    requires kquant_simd::enabled<A>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = kquant_simd::i32<A>;
-    if constexpr (!kquant_simd::enabled<A>) {
-      qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / 64);
-    } else {
-      const kquant_simd::table_values<A, float (*)(unsigned)> values(
-          [](unsigned k) { return qmath::detail::fp4::value(k); });
-      kquant_simd::dequantize_blocks<format, A>(in, out, [&values](const format::block& b, auto& sink) {
-        for (std::size_t s = 0; s < 4; ++s) {
-          const kquant_simd::table16<A> table(values.v, ue4m3_half[b.d[s]]);
-          const std::uint8_t* q = b.qs + 8 * s;
+    const kquant_simd::table_values<A, float (*)(unsigned)> values(
+        [](unsigned k) { return qmath::detail::fp4::value(k); });
+    kquant_simd::dequantize_blocks<format, A>(in, out, [&values](const format::block& b, auto& sink) {
+      for (std::size_t s = 0; s < 4; ++s) {
+        const kquant_simd::table16<A> table(values.v, ue4m3_half[b.d[s]]);
+        const std::uint8_t* q = b.qs + 8 * s;
 #if XSIMD_WITH_AVX512BW
-          if constexpr (lowbit_simd::use_avx512<A>) {
-            // 8 bytes -> 8 low nibbles then 8 high nibbles, as 16 int32 lanes.
-            const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q));
-            const __m128i mask = _mm_set1_epi8(0x0f);
-            const __m128i nibbles = _mm_unpacklo_epi64(_mm_and_si128(raw, mask), _mm_and_si128(_mm_srli_epi16(raw, 4), mask));
-            sink.put(table(I(_mm512_cvtepu8_epi32(nibbles))));
-          } else
+        if constexpr (lowbit_simd::use_avx512<A>) {
+          // 8 bytes -> 8 low nibbles then 8 high nibbles, as 16 int32 lanes.
+          const __m128i raw = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q));
+          const __m128i mask = _mm_set1_epi8(0x0f);
+          const __m128i nibbles = _mm_unpacklo_epi64(_mm_and_si128(raw, mask), _mm_and_si128(_mm_srli_epi16(raw, 4), mask));
+          sink.put(table(I(_mm512_cvtepu8_epi32(nibbles))));
+        } else
 #endif
-          {
-            const I bytes = lowbit_simd::widen_u8<A>(q);  // 8 lanes (AVX2)
-            sink.put(table(bytes & I(0xF)));
-            sink.put(table(bytes >> 4));
-          }
+        {
+          const I bytes = lowbit_simd::widen_u8<A>(q);  // 8 lanes (AVX2)
+          sink.put(table(bytes & I(0xF)));
+          sink.put(table(bytes >> 4));
         }
-      });
-    }
+      }
+    });
   }
 #endif
 };

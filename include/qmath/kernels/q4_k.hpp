@@ -29,27 +29,24 @@ struct block_kernel<formats::q4_k> : simd_or_reference<block_kernel<formats::q4_
 
 #if !QMATH_DISABLE_SIMD
   template <class A>
+    requires kquant_simd::enabled<A>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = kquant_simd::i32<A>;
     static constexpr std::size_t N = I::size;
-    if constexpr (!kquant_simd::enabled<A>) {
-      qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / 256);
-    } else {
-      const kquant_simd::table_values<A, float (*)(unsigned)> codes([](unsigned k) { return static_cast<float>(k); });
-      kquant_simd::dequantize_blocks<format, A>(in, out, [&codes](const format::block& b, auto& sink) {
-        const float d = lowbit_simd::half_to_float<A>(b.d), dmin = lowbit_simd::half_to_float<A>(b.dmin);
-        for (std::size_t j = 0; j < 4; ++j) {
-          I bytes[32 / N];
-          for (std::size_t c = 0; c < 32 / N; ++c) bytes[c] = lowbit_simd::widen_u8<A>(b.qs + 32 * j + N * c);
-          for (std::size_t half = 0; half < 2; ++half) {
-            const auto sm = qmath::detail::kquant::scale_min_k4(2 * j + half, b.scales);
-            const float dl = d * static_cast<float>(sm.scale), ml = dmin * static_cast<float>(sm.min);
-            const auto table = kquant_simd::affine_table<A>(codes.v, dl, ml);
-            for (std::size_t c = 0; c < 32 / N; ++c) sink.put(table(half == 0 ? (bytes[c] & I(0xF)) : (bytes[c] >> 4)));
-          }
+    const kquant_simd::table_values<A, float (*)(unsigned)> codes([](unsigned k) { return static_cast<float>(k); });
+    kquant_simd::dequantize_blocks<format, A>(in, out, [&codes](const format::block& b, auto& sink) {
+      const float d = lowbit_simd::half_to_float<A>(b.d), dmin = lowbit_simd::half_to_float<A>(b.dmin);
+      for (std::size_t j = 0; j < 4; ++j) {
+        I bytes[32 / N];
+        for (std::size_t c = 0; c < 32 / N; ++c) bytes[c] = lowbit_simd::widen_u8<A>(b.qs + 32 * j + N * c);
+        for (std::size_t half = 0; half < 2; ++half) {
+          const auto sm = qmath::detail::kquant::scale_min_k4(2 * j + half, b.scales);
+          const float dl = d * static_cast<float>(sm.scale), ml = dmin * static_cast<float>(sm.min);
+          const auto table = kquant_simd::affine_table<A>(codes.v, dl, ml);
+          for (std::size_t c = 0; c < 32 / N; ++c) sink.put(table(half == 0 ? (bytes[c] & I(0xF)) : (bytes[c] >> 4)));
         }
-      });
-    }
+      }
+    });
   }
 #endif
 };

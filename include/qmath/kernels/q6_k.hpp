@@ -29,32 +29,29 @@ struct block_kernel<formats::q6_k> : simd_or_reference<block_kernel<formats::q6_
 
 #if !QMATH_DISABLE_SIMD
   template <class A>
+    requires kquant_simd::enabled<A>
   static void dequantize_simd(std::span<const std::byte> in, std::span<float> out) {
     using I = kquant_simd::i32<A>;
     static constexpr std::size_t N = I::size;
-    if constexpr (!kquant_simd::enabled<A>) {
-      qmath::detail::reference_dequantize_blocks<format>(in, out, 0, out.size() / 256);
-    } else {
-      kquant_simd::dequantize_blocks<format, A>(in, out, [](const format::block& b, auto& sink) {
-        const float d = lowbit_simd::half_to_float<A>(b.d);
-        for (std::size_t h = 0; h < 2; ++h) {
-          I lo0[32 / N], lo1[32 / N], hi[32 / N];
-          for (std::size_t c = 0; c < 32 / N; ++c) {
-            lo0[c] = lowbit_simd::widen_u8<A>(b.ql + 64 * h + N * c);
-            lo1[c] = lowbit_simd::widen_u8<A>(b.ql + 64 * h + 32 + N * c);
-            hi[c] = lowbit_simd::widen_u8<A>(b.qh + 32 * h + N * c);
-          }
-          for (std::size_t k = 0; k < 4; ++k)
-            for (std::size_t c = 0; c < 32 / N; ++c) {
-              const I& low_bytes = (k % 2 == 0) ? lo0[c] : lo1[c];
-              const I low = k < 2 ? (low_bytes & I(0xF)) : (low_bytes >> 4);
-              const I q = (low | (((hi[c] >> static_cast<std::int32_t>(2 * k)) & I(3)) << 4)) - I(32);
-              const float dl = d * static_cast<float>(b.scales[8 * h + (N * c) / 16 + 2 * k]);
-              sink.put(kquant_simd::scale<A>(q, dl));
-            }
+    kquant_simd::dequantize_blocks<format, A>(in, out, [](const format::block& b, auto& sink) {
+      const float d = lowbit_simd::half_to_float<A>(b.d);
+      for (std::size_t h = 0; h < 2; ++h) {
+        I lo0[32 / N], lo1[32 / N], hi[32 / N];
+        for (std::size_t c = 0; c < 32 / N; ++c) {
+          lo0[c] = lowbit_simd::widen_u8<A>(b.ql + 64 * h + N * c);
+          lo1[c] = lowbit_simd::widen_u8<A>(b.ql + 64 * h + 32 + N * c);
+          hi[c] = lowbit_simd::widen_u8<A>(b.qh + 32 * h + N * c);
         }
-      });
-    }
+        for (std::size_t k = 0; k < 4; ++k)
+          for (std::size_t c = 0; c < 32 / N; ++c) {
+            const I& low_bytes = (k % 2 == 0) ? lo0[c] : lo1[c];
+            const I low = k < 2 ? (low_bytes & I(0xF)) : (low_bytes >> 4);
+            const I q = (low | (((hi[c] >> static_cast<std::int32_t>(2 * k)) & I(3)) << 4)) - I(32);
+            const float dl = d * static_cast<float>(b.scales[8 * h + (N * c) / 16 + 2 * k]);
+            sink.put(kquant_simd::scale<A>(q, dl));
+          }
+      }
+    });
   }
 #endif
 };

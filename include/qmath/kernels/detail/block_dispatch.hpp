@@ -3,8 +3,10 @@
 // simd_or_reference<Self, F> and defines, for SIMD builds,
 //   template <class Arch> static void quantize_simd(std::span<const float>, std::span<std::byte>);
 //   template <class Arch> static void dequantize_simd(std::span<const std::byte>, std::span<float>);
-// (either may be missing). qmath::scalar_arch, a build with QMATH_DISABLE_SIMD
-// and a missing function run F's constexpr reference over the blocks instead.
+// (either may be missing, or constrained to the architectures it has code
+// for). qmath::scalar_arch, a build with QMATH_DISABLE_SIMD
+// and a missing or unsatisfied function run F's constexpr reference over the
+// blocks instead.
 // Private to qmath's kernels.
 
 #include <cstddef>
