@@ -24,51 +24,15 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "golden_files.hpp"
 
 using namespace qmath;
 
 namespace {
 
-std::string golden_dir() {
-  if (const char* dir = std::getenv("QMATH_BNB_GOLDEN_DIR"); dir && *dir) return dir;
-  return std::string(QMATH_TEST_DATA_DIR) + "/bitsandbytes";
-}
-
-template <class T>
-std::vector<T> read_array(const std::string& name, std::size_t count) {
-  const std::string path = golden_dir() + "/" + name;
-  std::ifstream file(path, std::ios::binary);
-  INFO(path);
-  REQUIRE(file.good());
-  std::vector<T> data(count);
-  file.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(count * sizeof(T)));
-  REQUIRE(static_cast<std::size_t>(file.gcount()) == count * sizeof(T));
-  file.peek();
-  REQUIRE(file.eof());  // exactly `count` elements
-  return data;
-}
-
-using golden_case = std::map<std::string, std::string>;
-
-std::vector<golden_case> read_cases() {
-  std::ifstream file(golden_dir() + "/cases.txt");
-  REQUIRE(file.good());
-  std::vector<golden_case> cases;
-  for (std::string line; std::getline(file, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    golden_case c;
-    for (std::string field; fields >> field;) {
-      const auto eq = field.find('=');
-      REQUIRE(eq != std::string::npos);
-      c[field.substr(0, eq)] = field.substr(eq + 1);
-    }
-    cases.push_back(std::move(c));
-  }
-  return cases;
-}
-
-std::size_t number(const golden_case& c, const char* key) { return std::stoull(c.at(key), nullptr, 0); }
+const qmath_test::golden_files files("QMATH_BNB_GOLDEN_DIR", "bitsandbytes");
+using qmath_test::golden_case;
+using qmath_test::number;
 
 std::uint32_t hex32(const golden_case& c, const char* key) {
   return static_cast<std::uint32_t>(std::stoul(c.at(key), nullptr, 16));
@@ -96,7 +60,7 @@ std::uint64_t fnv1a64(const std::vector<float>& values) {
 
 std::vector<golden_case> cases_of_kind(const char* kind) {
   std::vector<golden_case> out;
-  for (auto& c : read_cases())
+  for (auto& c : files.cases())
     if (c.at("kind") == kind) out.push_back(c);
   return out;
 }
@@ -133,13 +97,13 @@ void for_each_arch(Fn&& f) {
 }  // namespace
 
 TEST_CASE("golden: bitsandbytes' stored code tables are qmath's") {
-  CHECK(read_array<float>("code_nf4.f32", 16) == std::vector<float>(bnb::nf4_map.begin(), bnb::nf4_map.end()));
-  const auto fp4 = read_array<float>("code_fp4.f32", 16);
+  CHECK(files.array<float>("code_nf4.f32", 16) == std::vector<float>(bnb::nf4_map.begin(), bnb::nf4_map.end()));
+  const auto fp4 = files.array<float>("code_fp4.f32", 16);
   CHECK(same_bits(fp4, std::vector<float>(bnb::fp4_map.begin(), bnb::fp4_map.end())));  // entry 8 is +0.0
 }
 
 TEST_CASE("golden: quantize_4bit on a CPU, byte for byte, and its dequantization bit for bit") {
-  const auto cases = read_cases();
+  const auto cases = files.cases();
   int quantize_cases = 0, dequant_cases = 0;
   for (const auto& c : cases) {
     if (c.at("kind") != "quantize4" && c.at("kind") != "dequant4") continue;
@@ -148,19 +112,19 @@ TEST_CASE("golden: quantize_4bit on a CPU, byte for byte, and its dequantization
     const std::size_t blocksize = number(c, "blocksize"), n = number(c, "n");
     const std::size_t blocks = bnb::ceil_div(n, blocksize);
     INFO(name);
-    const auto map_f32 = read_array<float>("code_" + c.at("code") + ".f32", 16);
+    const auto map_f32 = files.array<float>("code_" + c.at("code") + ".f32", 16);
     std::array<float, 16> map{};
     std::copy(map_f32.begin(), map_f32.end(), map.begin());
-    const auto golden_packed = read_array<std::uint8_t>(name + ".packed.u8", (n + 1) / 2);
-    const auto golden_absmax = read_array<float>(name + ".absmax.f32", blocks);
-    const auto golden_out = read_array<float>(name + ".out.f32", n);
-    const auto golden_bf16 = read_array<std::uint16_t>(name + ".out.bf16", n);
+    const auto golden_packed = files.array<std::uint8_t>(name + ".packed.u8", (n + 1) / 2);
+    const auto golden_absmax = files.array<float>(name + ".absmax.f32", blocks);
+    const auto golden_out = files.array<float>(name + ".out.f32", n);
+    const auto golden_bf16 = files.array<std::uint16_t>(name + ".out.bf16", n);
     // bitsandbytes' native CPU dequantizer runs for blocksize < 2048 and an even last dimension.
     const std::size_t cols = c.count("cols") ? number(c, "cols") : n;
     const bool native = blocksize < 2048 && cols % 2 == 0;
     if (c.at("kind") == "quantize4") {
       ++quantize_cases;
-      const auto in = read_array<float>(name + ".in.f32", n);
+      const auto in = files.array<float>(name + ".in.f32", n);
       for_each_arch([&]<class Arch>() {
         std::vector<std::uint8_t> packed((n + 1) / 2);
         std::vector<float> absmax(blocks);
@@ -187,14 +151,14 @@ TEST_CASE("golden: quantize_4bit on a CPU, byte for byte, and its dequantization
 
 TEST_CASE("golden: the CUDA rule differs from the CPU's where their pivots and zeros differ") {
   // On the pivot and tiny-value sets the rules differ, which is why both are selectable.
-  for (const auto& c : read_cases()) {
+  for (const auto& c : files.cases()) {
     if (c.at("kind") != "quantize4") continue;
     const std::string name = c.at("name");
     const bnb_code code = c.at("code") == "nf4" ? bnb_code::nf4 : bnb_code::fp4;
     const std::size_t blocksize = number(c, "blocksize"), n = number(c, "n");
     INFO(name);
-    const auto in = read_array<float>(name + ".in.f32", n);
-    const auto golden_packed = read_array<std::uint8_t>(name + ".packed.u8", (n + 1) / 2);
+    const auto in = files.array<float>(name + ".in.f32", n);
+    const auto golden_packed = files.array<std::uint8_t>(name + ".packed.u8", (n + 1) / 2);
     std::vector<std::uint8_t> packed((n + 1) / 2);
     std::vector<float> absmax(bnb::ceil_div(n, blocksize));
     bnb::quantize_4bit(in, packed, absmax, code, blocksize, bnb_backend::cuda);
@@ -228,7 +192,7 @@ TEST_CASE("golden: the CUDA rule differs from the CPU's where their pivots and z
 }
 
 TEST_CASE("golden: the dynamic map is create_dynamic_map's, with torch's fused linspace") {
-  const auto table = read_array<float>("code_dynamic.f32", 256);
+  const auto table = files.array<float>("code_dynamic.f32", 256);
   CHECK(same_bits(table, std::vector<float>(bnb::dynamic_map.begin(), bnb::dynamic_map.end())));
 }
 
@@ -247,9 +211,9 @@ TEST_CASE("golden: torch's float32 sum and mean on a CPU, below and above the pa
 TEST_CASE("golden: quantize_blockwise on a CPU (the 65536-bin table), byte for byte") {
   for (const auto& c : cases_of_kind("blockwise8")) {
     const std::size_t n = number(c, "n"), blocksize = number(c, "blocksize");
-    const auto in = read_array<float>(c.at("name") + ".in.f32", n);
-    const auto golden_q = read_array<std::uint8_t>(c.at("name") + ".q.u8", n);
-    const auto golden_absmax = read_array<float>(c.at("name") + ".absmax.f32", bnb::ceil_div(n, blocksize));
+    const auto in = files.array<float>(c.at("name") + ".in.f32", n);
+    const auto golden_q = files.array<std::uint8_t>(c.at("name") + ".q.u8", n);
+    const auto golden_absmax = files.array<float>(c.at("name") + ".absmax.f32", bnb::ceil_div(n, blocksize));
     std::vector<std::uint8_t> q(n);
     std::vector<float> absmax(golden_absmax.size());
     bnb::quantize_8bit_reference(in, q, absmax, bnb::dynamic_map, blocksize, bnb_backend::cpu);
@@ -275,12 +239,12 @@ TEST_CASE("golden: double quantization on a CPU: every stored field, the restore
     const std::size_t n = number(c, "n"), blocksize = number(c, "blocksize");
     const std::size_t blocks = bnb::ceil_div(n, blocksize), groups = bnb::ceil_div(blocks, bnb::dq_blocksize);
     const auto x = generated(n, number(c, "seed"));
-    const auto golden_packed = read_array<std::uint8_t>(name + ".packed.u8", n / 2);
-    const auto golden_q = read_array<std::uint8_t>(name + ".qabsmax.u8", blocks);
-    const auto golden_absmax2 = read_array<float>(name + ".absmax2.f32", groups);
-    const auto code2 = read_array<float>(name + ".code2.f32", 256);
-    const auto golden_absmax = read_array<float>(name + ".absmax.f32", blocks);
-    const auto golden_restored = read_array<float>(name + ".restored.f32", blocks);
+    const auto golden_packed = files.array<std::uint8_t>(name + ".packed.u8", n / 2);
+    const auto golden_q = files.array<std::uint8_t>(name + ".qabsmax.u8", blocks);
+    const auto golden_absmax2 = files.array<float>(name + ".absmax2.f32", groups);
+    const auto code2 = files.array<float>(name + ".code2.f32", 256);
+    const auto golden_absmax = files.array<float>(name + ".absmax.f32", blocks);
+    const auto golden_restored = files.array<float>(name + ".restored.f32", blocks);
     CHECK(same_bits(code2, std::vector<float>(bnb::dynamic_map.begin(), bnb::dynamic_map.end())));
     const bnb::dq_options options{bnb_backend::cpu, number(c, "threads")};
     for_each_arch([&]<class Arch>() {
@@ -320,10 +284,10 @@ TEST_CASE("golden: LLM.int8 on a CPU: codes, row stats, outlier columns, dequant
     INFO(name);
     const std::size_t rows = number(c, "rows"), cols = number(c, "cols");
     const float threshold = std::stof(c.at("threshold"));
-    const auto in = read_array<float>(name + ".in.f32", rows * cols);
-    const auto golden_q = read_array<std::int8_t>(name + ".q.i8", rows * cols);
-    const auto golden_stats = read_array<float>(name + ".stats.f32", rows);
-    const auto golden_out = read_array<float>(name + ".out.f32", rows * cols);
+    const auto in = files.array<float>(name + ".in.f32", rows * cols);
+    const auto golden_q = files.array<std::int8_t>(name + ".q.i8", rows * cols);
+    const auto golden_stats = files.array<float>(name + ".stats.f32", rows);
+    const auto golden_out = files.array<float>(name + ".out.f32", rows * cols);
     std::vector<std::size_t> golden_cols;
     if (c.at("outlier_cols") != "-") {
       std::istringstream list(c.at("outlier_cols"));

@@ -20,52 +20,16 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "golden_files.hpp"
 
 using namespace qmath;
 namespace fp8c = qmath::fp8_checkpoint;
 
 namespace {
 
-std::string golden_dir() {
-  if (const char* dir = std::getenv("QMATH_FP8_GOLDEN_DIR"); dir && *dir) return dir;
-  return std::string(QMATH_TEST_DATA_DIR) + "/fp8";
-}
-
-template <class T>
-std::vector<T> read_array(const std::string& name, std::size_t count) {
-  const std::string path = golden_dir() + "/" + name;
-  std::ifstream file(path, std::ios::binary);
-  INFO(path);
-  REQUIRE(file.good());
-  std::vector<T> data(count);
-  file.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(count * sizeof(T)));
-  REQUIRE(static_cast<std::size_t>(file.gcount()) == count * sizeof(T));
-  file.peek();
-  REQUIRE(file.eof());
-  return data;
-}
-
-using golden_case = std::map<std::string, std::string>;
-
-std::vector<golden_case> read_cases() {
-  std::ifstream file(golden_dir() + "/cases.txt");
-  REQUIRE(file.good());
-  std::vector<golden_case> cases;
-  for (std::string line; std::getline(file, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    golden_case c;
-    for (std::string field; fields >> field;) {
-      const auto eq = field.find('=');
-      REQUIRE(eq != std::string::npos);
-      c[field.substr(0, eq)] = field.substr(eq + 1);
-    }
-    cases.push_back(std::move(c));
-  }
-  return cases;
-}
-
-std::size_t number(const golden_case& c, const char* key) { return std::stoull(c.at(key), nullptr, 0); }
+const qmath_test::golden_files files("QMATH_FP8_GOLDEN_DIR", "fp8");
+using qmath_test::golden_case;
+using qmath_test::number;
 
 // make_golden.py generated().
 std::vector<float> generated(std::size_t n, std::uint64_t seed, float scale) {
@@ -105,17 +69,17 @@ fp8c::scale_grid grid_of(const golden_case& c) {
 
 TEST_CASE("golden: quantize writes transformers' codes and scales; dequantize its floats and bf16") {
   int cases = 0;
-  for (const auto& c : read_cases()) {
+  for (const auto& c : files.cases()) {
     if (c.at("kind") != "quantize") continue;
     ++cases;
     const std::string name = c.at("name");
     INFO(name);
     const auto g = grid_of(c);
     const std::size_t n = g.rows * g.cols, grid = g.scale_rows() * g.scale_cols();
-    const auto in = c.at("input") == "file" ? read_array<float>(name + ".in.f32", n)
+    const auto in = c.at("input") == "file" ? files.array<float>(name + ".in.f32", n)
                                             : generated(n, number(c, "seed"), std::stof(c.at("scale")));
-    const auto golden_q = read_array<std::uint8_t>(name + ".q.u8", n);
-    const auto golden_scale = read_array<float>(name + ".scale.f32", grid);
+    const auto golden_q = files.array<std::uint8_t>(name + ".q.u8", n);
+    const auto golden_scale = files.array<float>(name + ".scale.f32", grid);
     std::vector<std::uint8_t> q(n);
     std::vector<float> scale(grid);
     fp8c::quantize(in, g, q, scale);
@@ -132,14 +96,14 @@ TEST_CASE("golden: quantize writes transformers' codes and scales; dequantize it
 }
 
 TEST_CASE("golden: every e4m3 code times 0, -0, subnormal, negative, huge, NaN and infinite scales") {
-  for (const auto& c : read_cases()) {
+  for (const auto& c : files.cases()) {
     if (c.at("kind") != "dequantize") continue;
     const auto g = grid_of(c);
     const std::size_t n = g.rows * g.cols, grid = g.scale_rows() * g.scale_cols();
-    const auto q = read_array<std::uint8_t>(c.at("name") + ".q.u8", n);
-    const auto scale = read_array<float>(c.at("name") + ".scale.f32", grid);
-    const auto golden = read_array<float>(c.at("name") + ".out.f32", n);
-    const auto golden_bf16 = read_array<std::uint16_t>(c.at("name") + ".out.bf16", n);
+    const auto q = files.array<std::uint8_t>(c.at("name") + ".q.u8", n);
+    const auto scale = files.array<float>(c.at("name") + ".scale.f32", grid);
+    const auto golden = files.array<float>(c.at("name") + ".out.f32", n);
+    const auto golden_bf16 = files.array<std::uint16_t>(c.at("name") + ".out.bf16", n);
     std::vector<float> out(n);
     std::vector<std::uint16_t> out_bf16(n);
     fp8c::dequantize(q, scale, g, out);
