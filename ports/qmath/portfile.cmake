@@ -23,11 +23,17 @@ vcpkg_cmake_configure(
     -DQMATH_BUILD_TESTS=OFF
     -DQMATH_BUILD_BENCH=OFF
     -DQMATH_BUILD_EXAMPLES=OFF
+    -DQMATH_BUILD_TOOLS=OFF   # the library port ships no programs
     -DQMATH_INSTALL=ON)
 vcpkg_cmake_install()
 
 # qmath installs its config to share/cmake/qmath; vcpkg wants share/qmath.
+# The config compiles the runtime dispatch from qmath_dispatch.cpp beside it,
+# a file the fixup need not carry along: it is moved by hand.
+set(_dispatch_source "${CURRENT_PACKAGES_DIR}/qmath_dispatch.cpp")
+file(RENAME "${CURRENT_PACKAGES_DIR}/share/cmake/qmath/qmath_dispatch.cpp" "${_dispatch_source}")
 vcpkg_cmake_config_fixup(CONFIG_PATH share/cmake/qmath)
+file(RENAME "${_dispatch_source}" "${CURRENT_PACKAGES_DIR}/share/${PORT}/qmath_dispatch.cpp")
 vcpkg_fixup_pkgconfig()
 
 # Nothing is compiled: no lib/ or bin/ to ship.
