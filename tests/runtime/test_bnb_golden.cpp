@@ -8,8 +8,8 @@
 //   dequant4:  random codes with adversarial absmax (0, -0, subnormal,
 //              negative, 3e38) through both of bitsandbytes' CPU dequantizers.
 // bf16 output: bitsandbytes' native CPU dequantizer (blocksize < 2048 and an
-// even last dimension) flushes subnormal results to zero; its torch fallback
-// rounds them to nearest even like every other value (bf16_subnormals).
+// even last dimension) flushes subnormal results to zero on this AVX512-BF16
+// CPU; its torch fallback rounds them to nearest even (bnb::bf16_subnormals).
 #include <qmath/fp/bf16.hpp>
 #include <qmath/kernels/bnb_4bit.hpp>
 #include <qmath/kernels/bnb_int8.hpp>
@@ -75,12 +75,6 @@ std::size_t first_difference(const std::vector<float>& a, const std::vector<floa
   return a.size();
 }
 
-// bf16 as bitsandbytes' CPU dequantizers write it (see the file comment).
-std::uint16_t bnb_cpu_bf16(float y, bool native_path) {
-  if (native_path && (std::bit_cast<std::uint32_t>(y) & 0x7F800000u) == 0)
-    return static_cast<std::uint16_t>((std::bit_cast<std::uint32_t>(y) >> 16) & 0x8000u);
-  return qmath::detail::bf16_bits_from_float(y);
-}
 
 template <class Fn>
 void for_each_arch(Fn&& f) {
@@ -140,9 +134,22 @@ TEST_CASE("golden: quantize_4bit on a CPU, byte for byte, and its dequantization
       bnb::dequantize_4bit<Arch>(golden_packed, golden_absmax, out, map, blocksize);
       INFO("first difference at " << first_difference(out, golden_out));
       CHECK(same_bits(out, golden_out));
-      std::size_t bf16_mismatches = 0;
-      for (std::size_t i = 0; i < n; ++i) bf16_mismatches += bnb_cpu_bf16(out[i], native) != golden_bf16[i];
-      CHECK(bf16_mismatches == 0);
+      std::vector<std::uint16_t> bf16(n);
+      bnb::dequantize_4bit_bf16<Arch>(golden_packed, golden_absmax, bf16, map, blocksize,
+                                      native ? bnb::bf16_subnormals::flush : bnb::bf16_subnormals::keep);
+      CHECK(bf16 == golden_bf16);
+      // The two rules part exactly on the subnormal results (there are some: absmax 1e-40 and 1e-38).
+      std::vector<std::uint16_t> other(n);
+      bnb::dequantize_4bit_bf16<Arch>(golden_packed, golden_absmax, other, map, blocksize,
+                                      native ? bnb::bf16_subnormals::keep : bnb::bf16_subnormals::flush);
+      std::size_t differing = 0, expected = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        differing += other[i] != bf16[i];
+        const bool subnormal = out[i] != 0.0f && std::fabs(out[i]) < 1.17549435e-38f;
+        expected += subnormal && (qmath::detail::bf16_bits_from_float(out[i]) & 0x7FFFu) != 0;
+      }
+      CHECK(differing == expected);
+      if (name.find("dequant_b64") != std::string::npos) CHECK(expected > 0);  // absmax 1e-40, 1e-38
     });
   }
   CHECK(quantize_cases >= 14);

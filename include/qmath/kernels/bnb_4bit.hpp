@@ -4,6 +4,7 @@
 //
 //   qmath::bnb::quantize_4bit<Arch>(in, packed, absmax, code, blocksize)
 //   qmath::bnb::dequantize_4bit<Arch>(packed, absmax, out, code, blocksize)
+//   qmath::bnb::dequantize_4bit_bf16<Arch>(packed, absmax, out_bits, map, blocksize, bf16_subnormals)
 //   qmath::bnb::quantize_4bit_dq<Arch>(in, packed, qabsmax, absmax2, offset, code, blocksize)
 //   qmath::bnb::dequantize_4bit_dq<Arch>(packed, qabsmax, absmax2, offset, out, code, blocksize)
 //   qmath::quantize<formats::nf4>(in, bytes) / qmath::dequantize<formats::nf4>(bytes, out)
@@ -35,6 +36,7 @@
 
 #include "qmath/error.hpp"
 #include "qmath/formats/bnb_4bit.hpp"
+#include "qmath/fp/bf16.hpp"
 #include "qmath/kernels/arch.hpp"
 #include "qmath/kernels/detail/stream_store.hpp"
 #include "qmath/kernels/quantize.hpp"
@@ -441,6 +443,41 @@ template <class Arch = default_arch>
 void dequantize_4bit(std::span<const std::uint8_t> packed, std::span<const float> absmax, std::span<float> out,
                      bnb_code code, std::size_t blocksize = 64) {
   dequantize_4bit<Arch>(packed, absmax, out, quant_map(code), blocksize);
+}
+
+// bf16 output. bitsandbytes writes bf16 through three conversions: torch's
+// .to(bfloat16) (its default backend, blocksize >= 2048 or an odd last
+// dimension) and CUDA's __float2bfloat16 round every value to nearest even;
+// its native CPU dequantizer (csrc/cpu_ops.cpp, blocksize < 2048 and an even
+// last dimension) converts with AVX512-BF16's vcvtneps2bf16 where the CPU has
+// it, which treats a subnormal float as zero: the result is a signed zero.
+enum class bf16_subnormals : std::uint8_t {
+  keep,   // round to nearest even like every other value (the default)
+  flush,  // a result below 2^-126 becomes a zero of its sign
+};
+
+constexpr std::uint16_t to_bf16(float y, bf16_subnormals rule) noexcept {
+  const std::uint32_t bits = qmath::detail::float_bits(y);
+  if (rule == bf16_subnormals::flush && (bits & 0x7F800000u) == 0) return static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
+  return qmath::detail::bf16_bits_from_float(y);
+}
+
+// y = map[nibble] * absmax[block] as bf16 bits: the float product, then `rule`.
+template <class Arch = default_arch>
+void dequantize_4bit_bf16(std::span<const std::uint8_t> packed, std::span<const float> absmax,
+                          std::span<std::uint16_t> out, const std::array<float, 16>& map, std::size_t blocksize = 64,
+                          bf16_subnormals rule = bf16_subnormals::keep) {
+  check_4bit_sizes("qmath::bnb::dequantize_4bit_bf16", out.size(), packed.size(), absmax.size(), blocksize);
+  // Whole blocks at a time through a float buffer of at least 8 Ki values.
+  const std::size_t chunk = std::max<std::size_t>(1, 8192 / blocksize) * blocksize;
+  std::vector<float> buffer(std::min(chunk, out.size()));
+  for (std::size_t begin = 0; begin < out.size(); begin += chunk) {
+    const std::size_t len = std::min(chunk, out.size() - begin);
+    const std::span<float> y(buffer.data(), len);
+    dequantize_4bit<Arch>(packed.subspan(begin / 2, ceil_div(len, 2)), absmax.subspan(begin / blocksize, ceil_div(len, blocksize)),
+                          y, map, blocksize);
+    for (std::size_t i = 0; i < len; ++i) out[begin + i] = to_bf16(y[i], rule);
+  }
 }
 
 // Double quantization (formats/bnb_blockwise.hpp): the 4-bit codes as
