@@ -271,17 +271,20 @@ constexpr kv_bytes kv_cache_bytes(const models::architecture& a, const context_p
   const std::uint64_t k_row = storage_bytes(info(p.type_k), k_row_values(a));
   const std::uint64_t v_values = v_row_values(a);
   const std::uint64_t v_row = v_values != 0 ? storage_bytes(info(p.type_v), v_values) : 0;
-  const bool sliding = r.swa_cells != 0;
+  // layers are counted, not walked: a hostile layer count costs nothing
+  const std::uint32_t last = std::min(end, a.layers);
+  const std::uint32_t layers = first < last ? last - first : 0;
+  const std::uint32_t sliding = r.swa_cells != 0 && layers != 0 ? a.sliding_layers_in(first, last) : 0;
+  const auto cells = [&](std::uint64_t per_stream) {
+    return qmath::detail::checked_mul(per_stream, r.n_streams, detail::api, "KV cells");
+  };
+  const std::uint64_t cell_layers = qmath::detail::checked_add(
+      qmath::detail::checked_mul(cells(r.swa_cells), sliding, detail::api, "KV cells"),
+      qmath::detail::checked_mul(cells(r.n_ctx_seq), layers - sliding, detail::api, "KV cells"), detail::api,
+      "KV cells");
   kv_bytes out;
-  for (std::uint32_t i = first; i < std::min(end, a.layers); ++i) {
-    const std::uint64_t cells =
-        qmath::detail::checked_mul(sliding && a.is_sliding_layer(i) ? r.swa_cells : r.n_ctx_seq, r.n_streams,
-                                   detail::api, "KV cells");
-    out.k = qmath::detail::checked_add(out.k, qmath::detail::checked_mul(k_row, cells, detail::api, "K bytes"),
-                                       detail::api, "K bytes");
-    out.v = qmath::detail::checked_add(out.v, qmath::detail::checked_mul(v_row, cells, detail::api, "V bytes"),
-                                       detail::api, "V bytes");
-  }
+  out.k = qmath::detail::checked_mul(k_row, cell_layers, detail::api, "K bytes");
+  out.v = qmath::detail::checked_mul(v_row, cell_layers, detail::api, "V bytes");
   return out;
 }
 

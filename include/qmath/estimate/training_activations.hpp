@@ -356,13 +356,27 @@ constexpr activation_ledger activation_ledger_of(const models::architecture& arc
   ledger_sum layers;
   bool rg = input_rg;
   bool rope_saved = false;
-  for (std::uint32_t i = 0; i < a.layers; ++i) {
-    if (cfg.gradient_checkpointing) {
-      layers.add(x.tok(a.hidden, x.v));  // the checkpoint keeps the block's input
-      rg = true;
-    } else {
-      rg = block(x, layers, i, rg, rope_saved) || rg;
-    }
+  if (cfg.gradient_checkpointing) {
+    // the checkpoint keeps each block's input
+    layers.add(checked_mul(x.tok(a.hidden, x.v), a.layers, ledger_api, "saved activation bytes"));
+  } else {
+    // Runs of alike blocks (for_each_block_group) are summed, not walked, so
+    // a hostile layer count costs nothing. A block's bytes depend on its kind
+    // and on whether its input requires grad; that flag only ever turns on,
+    // so within a run at most the first block differs from the rest, and the
+    // first block of the first run to turn it on is the lowest such layer.
+    models::for_each_block_group(a, 0, a.layers, [&](std::uint32_t first, std::uint32_t count) {
+      ledger_sum one;
+      const bool before = rg;
+      rg = block(x, one, first, rg, rope_saved) || rg;
+      layers.add(one.bytes);
+      if (count == 1) return;
+      if (rg != before) {
+        one = {};
+        rg = block(x, one, first, rg, rope_saved) || rg;
+      }
+      layers.add(checked_mul(one.bytes, count - 1, ledger_api, "saved activation bytes"));
+    });
   }
   r.layers = layers.bytes;
   {
