@@ -7,6 +7,7 @@
 #include <qmath/kernels/group_int4.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -275,4 +276,26 @@ TEST_CASE("group INT4 error paths") {
   std::vector<std::byte> bytes(storage_bytes<formats::gptq_int4<128>>(x.size()));
   CHECK_THROWS_WITH(quantize<formats::gptq_int4<128>>(x, bytes), Catch::Contains("out_features 4"));
   CHECK_THROWS_AS(quantize<formats::gptq_int4<128>>(std::span<const float>(x).first(100), bytes), qmath::error);
+}
+
+TEST_CASE("a group of subnormals (a scale that underflows to 0) quantizes to its zero point, huge ranges saturate") {
+  // GPTQ's (max - min) / 15 is 0 for such a group and its -min / scale
+  // divides by zero; the fp16 scale is 0 in any case, so the group is zeros.
+  const shape s{8, 32, 32};
+  for (const int4_packing p : {int4_packing::gptq, int4_packing::gptq_v2, int4_packing::awq}) {
+    INFO(static_cast<int>(p));
+    std::vector<float> w(8 * 32);
+    for (std::size_t i = 0; i < w.size(); ++i)
+      w[i] = std::bit_cast<float>(static_cast<std::uint32_t>(i % 4)) * (i % 2 ? -1.0f : 1.0f);  // -3 to 2 x 2^-149
+    w[40] = -std::numeric_limits<float>::max();  // row 1: a range past FLT_MAX (scale infinity)
+    w[41] = std::numeric_limits<float>::max();
+    packed q(s);
+    group_int4::quantize(w, s, p, q.qweight, q.qzeros, q.scales);
+    std::vector<float> back(w.size(), -1.0f);
+    group_int4::dequantize(q.qweight, q.qzeros, q.scales, s, p, back);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      if (i / 32 == 1) continue;
+      CHECK(back[i] == 0.0f);
+    }
+  }
 }

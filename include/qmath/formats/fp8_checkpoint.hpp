@@ -34,6 +34,7 @@
 //
 // No xsimd here: the loops are plain and the compiler vectorizes them.
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -84,6 +85,20 @@ constexpr std::size_t check_sizes(const char* api, const scale_grid& g, std::siz
 }
 
 constexpr float product(float a, float b) noexcept { return qmath::detail::no_contract(a * b); }
+
+// code x scale with the NaN bits torch writes on x86, whatever the compiler
+// or machine: a NaN scale wins over a NaN code (torch multiplies
+// vmulps(scale, code), and x86 returns the first NaN operand, quieted), a NaN
+// code comes out quieted, and 0 x infinity is x86's default NaN (0xFFC00000;
+// AArch64's would be 0x7FC00000). The order of the operands is otherwise the
+// compiler's to choose, so it is not left to it.
+constexpr float dequantized(float code, float scale) noexcept {
+  constexpr std::uint32_t quiet = 0x00400000u;
+  if (scale != scale) return std::bit_cast<float>(std::bit_cast<std::uint32_t>(scale) | quiet);
+  if (code != code) return std::bit_cast<float>(std::bit_cast<std::uint32_t>(code) | quiet);
+  const float y = product(code, scale);
+  return y != y ? std::bit_cast<float>(0xFFC00000u) : y;
+}
 
 // 1 / x rounds to infinity in float for x <= 1 / (2^128 - 2^103), about
 // 2.938736e-39: every float up to bits 0x00200000 (2^-128) has an infinite reciprocal.
@@ -138,7 +153,7 @@ constexpr void dequantize_each(const char* api, std::span<const std::uint8_t> q,
     const float* scales = scale_inv.data() + (r / g.block_rows) * g.scale_cols();
     for (std::size_t c = 0; c < g.cols; ++c)
       put(r * g.cols + c,
-          detail::product(qmath::detail::fp8_e4m3_bits_to_float(q[r * g.cols + c]), scales[c / g.block_cols]));
+          detail::dequantized(qmath::detail::fp8_e4m3_bits_to_float(q[r * g.cols + c]), scales[c / g.block_cols]));
   }
 }
 

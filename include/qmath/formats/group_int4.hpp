@@ -153,10 +153,15 @@ constexpr group_params gptq_params(float min, float max) noexcept {
     xmax = 1.0f;
   }
   const float scale = (xmax - xmin) / 15.0f;
-  return {scale, static_cast<int>(bnb::round_half_even(-xmin / scale))};
+  // A group of subnormals only has a range whose fifteenth underflows to 0
+  // (GPTQ then divides by zero); its fp16 scale is 0 either way, so every
+  // code is the zero point and the group dequantizes to zeros.
+  if (scale == 0.0f) return {scale, static_cast<int>(bnb::round_half_even(15.0f * -xmin / (xmax - xmin)))};
+  return {scale, static_cast<int>(std::clamp(bnb::round_half_even(-xmin / scale), 0.0f, 15.0f))};
 }
 
 constexpr std::uint32_t quantize_value(float w, const group_params& p) noexcept {
+  if (p.scale == 0.0f) return static_cast<std::uint32_t>(p.zero);
   const float q = bnb::round_half_even(w / p.scale) + static_cast<float>(p.zero);
   return static_cast<std::uint32_t>(std::clamp(q, 0.0f, 15.0f));
 }
