@@ -21,6 +21,7 @@
 // This header does not include xsimd.
 
 #include <cstdint>
+#include <initializer_list>
 
 #include "qmath/detail/checked.hpp"
 #include "qmath/error.hpp"
@@ -169,7 +170,7 @@ constexpr attention_result attention(const ledger_ctx& x, ledger_sum& sum, bool 
   if (!x.math_attention() && x.c.attention != attention_impl::eager) {
     // fused: q, k, v (k and v at their kv-head width: transformers passes
     // enable_gqa without a mask), output, float32 log-sum-exp
-    sum.add(x.tok(a.q_dim() + a.k_dim() + a.v_dim() + a.attn_out_dim(), x.v));
+    for (const std::uint64_t width : {a.q_dim(), a.k_dim(), a.v_dim(), a.attn_out_dim()}) sum.add(x.tok(width, x.v));
     sum.add(x.tok(a.heads, 4));
     r.output_saved = true;
     return r;
