@@ -24,6 +24,8 @@
 #include <qmath/estimate/speed.hpp>
 #include <qmath/models.hpp>
 
+#include "fuzz_support.hpp"
+
 namespace {
 
 namespace m = qmath::models;
@@ -75,20 +77,8 @@ struct input {
   }
 };
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_estimators: %s\n", what);
-  std::abort();
-}
-
-template <class F>
-bool ok(F&& f) {
-  try {
-    f();
-    return true;
-  } catch (const qmath::error&) {
-    return false;
-  }
-}
+[[noreturn]] void fail(const char* what) { qmath_fuzz::fail("fuzz_estimators", what); }
+using qmath_fuzz::ok;
 
 constexpr qmath::format_id float_types[] = {qmath::format_id::f32, qmath::format_id::f16, qmath::format_id::bf16,
                                             qmath::format_id::fp8_e4m3, qmath::format_id::q8_0};

@@ -19,6 +19,8 @@
 
 #include <qmath/quant.hpp>
 
+#include "fuzz_support.hpp"
+
 namespace {
 
 using qmath::scalar_arch;
@@ -46,22 +48,8 @@ struct input {
   }
 };
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_kernels: %s\n", what);
-  std::abort();
-}
-
-// Runs f(), returning false when it threw qmath::error. Any other exception
-// propagates to libFuzzer, which reports it as a crash.
-template <class F>
-bool ok(F&& f) {
-  try {
-    f();
-    return true;
-  } catch (const qmath::error&) {
-    return false;
-  }
-}
+[[noreturn]] void fail(const char* what) { qmath_fuzz::fail("fuzz_kernels", what); }
+using qmath_fuzz::ok;
 
 // memcmp that allows empty (possibly null) buffers.
 bool same_memory(const void* a, const void* b, std::size_t n) { return n == 0 || std::memcmp(a, b, n) == 0; }

@@ -39,6 +39,13 @@ struct gguf_bytes {
     u32(8);
     str(v);
   }
+  // Magic, version 3 and the two counts.
+  void header(std::uint64_t tensors, std::uint64_t kvs) {
+    u32(0x46554747u);
+    u32(3);
+    u64(tensors);
+    u64(kvs);
+  }
 };
 
 struct gguf_tensor_spec {
@@ -143,9 +150,6 @@ inline std::uint64_t write_gguf(const std::filesystem::path& path, const std::st
                                 const qmath::models::architecture& a, const std::vector<gguf_tensor_spec>& tensors,
                                 std::uint32_t file_type) {
   gguf_bytes b;
-  b.u32(0x46554747u);
-  b.u32(3);
-  b.u64(tensors.size());
   std::vector<std::pair<std::string, std::uint32_t>> u32s = {
       {gguf_arch + ".block_count", a.layers},
       {gguf_arch + ".embedding_length", a.hidden},
@@ -170,7 +174,7 @@ inline std::uint64_t write_gguf(const std::filesystem::path& path, const std::st
     u32s.emplace_back(gguf_arch + ".attention.value_length", a.v_head_dim);
   }
   if (a.sliding_window != 0) u32s.emplace_back(gguf_arch + ".attention.sliding_window", a.sliding_window);
-  b.u64(u32s.size() + 2);
+  b.header(tensors.size(), u32s.size() + 2);
   b.kv_str("general.architecture", gguf_arch);
   b.kv_str("general.name", std::string(a.name));
   for (const auto& [k, v] : u32s) b.kv_u32(k, v);

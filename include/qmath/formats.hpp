@@ -30,4 +30,5 @@
 #include "qmath/formats/bnb_4bit.hpp"
 #include "qmath/formats/bnb_int8.hpp"
 #include "qmath/formats/group_int4.hpp"
+#include "qmath/formats/fp8_checkpoint.hpp"
 #include "qmath/formats/reference.hpp"

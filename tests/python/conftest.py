@@ -1,4 +1,5 @@
 """Shared fixtures: the qmath_tool bridge and helpers to run it on numpy arrays."""
+import json
 import os
 import shlex
 import subprocess
@@ -41,3 +42,17 @@ def tool() -> QmathTool:
     if not path:
         pytest.skip("QMATH_TOOL is not set (run through ctest)")
     return QmathTool(path, os.environ.get("QMATH_TOOL_EMULATOR", ""))
+
+
+@pytest.fixture(scope="module")
+def model_info():
+    """Runs qmath_model_info on a file: (exit code, its JSON or its error line)."""
+    path = os.environ.get("QMATH_MODEL_INFO")
+    if not path:
+        pytest.skip("QMATH_MODEL_INFO is not set (run through ctest -R readers_python)")
+
+    def run(file):
+        out = subprocess.run([path, str(file)], capture_output=True, text=True)
+        return out.returncode, (json.loads(out.stdout) if out.returncode == 0 else out.stderr.strip())
+
+    return run

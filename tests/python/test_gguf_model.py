@@ -7,9 +7,7 @@ the architecture the metadata and tensors describe.
 
 Run by the readers_python test (tests/readers), which sets QMATH_MODEL_INFO.
 """
-import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,19 +15,6 @@ import pytest
 gguf = pytest.importorskip("gguf")
 np = pytest.importorskip("numpy")
 from gguf import GGMLQuantizationType as T  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def model_info():
-    path = os.environ.get("QMATH_MODEL_INFO")
-    if not path:
-        pytest.skip("QMATH_MODEL_INFO is not set (run through ctest -R readers_python)")
-
-    def run(file):
-        out = subprocess.run([path, str(file)], capture_output=True, text=True)
-        return out.returncode, (json.loads(out.stdout) if out.returncode == 0 else out.stderr.strip())
-
-    return run
 
 
 def nbytes(qtype, shape):

@@ -7,9 +7,7 @@ hand-made malformed headers qmath rejects exactly what the package rejects.
 Run by the readers_python test (tests/readers), which sets QMATH_MODEL_INFO.
 """
 import json
-import os
 import struct
-import subprocess
 
 import pytest
 
@@ -23,19 +21,6 @@ CONFIG = {
     "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 96, "torch_dtype": "float16",
     "tie_word_embeddings": False,
 }
-
-
-@pytest.fixture(scope="module")
-def model_info():
-    path = os.environ.get("QMATH_MODEL_INFO")
-    if not path:
-        pytest.skip("QMATH_MODEL_INFO is not set (run through ctest -R readers_python)")
-
-    def run(file):
-        out = subprocess.run([path, str(file)], capture_output=True, text=True)
-        return out.returncode, (json.loads(out.stdout) if out.returncode == 0 else out.stderr.strip())
-
-    return run
 
 
 def llama_tensors(dtype):

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "arch_list.hpp"
 #include "catch.hpp"
 #include "golden_files.hpp"
 
@@ -76,17 +77,7 @@ std::size_t first_difference(const std::vector<float>& a, const std::vector<floa
 }
 
 
-template <class Fn>
-void for_each_arch(Fn&& f) {
-  f.template operator()<scalar_arch>();
-  f.template operator()<default_arch>();
-#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
-  if constexpr (!std::is_same_v<default_arch, xsimd::avx2>) f.template operator()<xsimd::avx2>();
-#endif
-#if !QMATH_DISABLE_SIMD && XSIMD_WITH_SSE4_2
-  f.template operator()<xsimd::sse4_2>();
-#endif
-}
+using qmath_test::for_each_arch;
 
 }  // namespace
 

@@ -11,23 +11,14 @@
 #include <span>
 #include <vector>
 
+#include "arch_list.hpp"
 #include "catch.hpp"
 
 using namespace qmath;
 
 namespace {
 
-template <class Fn>
-void for_each_arch(Fn&& f) {
-  f.template operator()<scalar_arch>();
-  f.template operator()<default_arch>();
-#if !QMATH_DISABLE_SIMD && XSIMD_WITH_AVX2
-  if constexpr (!std::is_same_v<default_arch, xsimd::avx2>) f.template operator()<xsimd::avx2>();
-#endif
-#if !QMATH_DISABLE_SIMD && XSIMD_WITH_SSE4_2
-  f.template operator()<xsimd::sse4_2>();
-#endif
-}
+using qmath_test::for_each_arch;
 
 constexpr std::size_t two_to_63 = std::size_t{1} << 63;
 

@@ -15,29 +15,13 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "gguf_test_writer.hpp"
 
 namespace {
 
-struct bytes_builder {
-  std::vector<std::byte> b;
-  void u8(std::uint8_t v) { b.push_back(static_cast<std::byte>(v)); }
-  void u32(std::uint32_t v) {
-    for (int i = 0; i < 4; ++i) u8(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void u64(std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) u8(static_cast<std::uint8_t>(v >> (8 * i)));
-  }
-  void str(const std::string& s) {
-    u64(s.size());
-    for (char c : s) u8(static_cast<std::uint8_t>(c));
-  }
-  // Header with `kvs` metadata entries and no tensors.
-  void header(std::uint64_t kvs) {
-    u32(0x46554747u);
-    u32(3);
-    u64(0);
-    u64(kvs);
-  }
+// A header with `kvs` metadata entries and no tensors, then what a test adds.
+struct bytes_builder : qmath_test::gguf_bytes {
+  void header(std::uint64_t kvs) { gguf_bytes::header(0, kvs); }
 };
 
 std::uint64_t peak_rss_bytes() {
@@ -52,7 +36,7 @@ TEST_CASE("an array of 64 Mi uint8 stays packed: memory near the file size") {
   constexpr std::uint64_t count = std::uint64_t{64} << 20;
   const std::uint64_t before = peak_rss_bytes();
   bytes_builder f;
-  f.b.reserve(count + 64);
+  f.bytes.reserve(count + 64);
   f.header(1);
   f.str("big");
   f.u32(9);  // array
@@ -60,7 +44,7 @@ TEST_CASE("an array of 64 Mi uint8 stays packed: memory near the file size") {
   f.u64(count);
   for (std::uint64_t i = 0; i < count; ++i) f.u8(static_cast<std::uint8_t>(i * 7));
   const auto start = std::chrono::steady_clock::now();
-  const auto parsed = qmath::gguf::parse(f.b);
+  const auto parsed = qmath::gguf::parse(f.bytes);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::uint64_t growth = peak_rss_bytes() - before;
   INFO("parse took " << seconds << " s; peak RSS grew by " << growth / (1 << 20) << " MiB");
@@ -120,7 +104,7 @@ TEST_CASE("arrays of every scalar type decode as stored") {
   f.u64(2);
   f.str("ab");
   f.str("");
-  const auto p = qmath::gguf::parse(f.b);
+  const auto p = qmath::gguf::parse(f.bytes);
   const auto& u16 = *p.find("u16")->as_array();
   CHECK(*u16[0].as_uint() == 0x1234);
   CHECK(*u16[1].as_uint() == 0xffff);
@@ -151,7 +135,7 @@ TEST_CASE("a bool array element other than 0 or 1 is rejected") {
   f.u8(1);
   f.u8(2);
   f.u8(0);
-  CHECK_THROWS_WITH(qmath::gguf::parse(f.b), Catch::Contains("bool array element 2 is neither 0 nor 1"));
+  CHECK_THROWS_WITH(qmath::gguf::parse(f.bytes), Catch::Contains("bool array element 2 is neither 0 nor 1"));
 }
 
 TEST_CASE("oversized counts are rejected before anything is allocated") {
@@ -165,15 +149,15 @@ TEST_CASE("oversized counts are rejected before anything is allocated") {
     f.u32(element);
     f.u64(std::uint64_t{1} << 62);
     f.u64(0);
-    CHECK_THROWS_WITH(qmath::gguf::parse(f.b), Contains("cannot fit in the"));
+    CHECK_THROWS_WITH(qmath::gguf::parse(f.bytes), Contains("cannot fit in the"));
   }
   bytes_builder kv;
   kv.header(std::uint64_t{1} << 60);
-  CHECK_THROWS_WITH(qmath::gguf::parse(kv.b), Contains("metadata entries cannot fit"));
+  CHECK_THROWS_WITH(qmath::gguf::parse(kv.bytes), Contains("metadata entries cannot fit"));
   bytes_builder t;
   t.u32(0x46554747u);
   t.u32(3);
   t.u64(~std::uint64_t{0});
   t.u64(0);
-  CHECK_THROWS_WITH(qmath::gguf::parse(t.b), Contains("tensor infos cannot fit"));
+  CHECK_THROWS_WITH(qmath::gguf::parse(t.bytes), Contains("tensor infos cannot fit"));
 }

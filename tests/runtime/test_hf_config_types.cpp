@@ -12,6 +12,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "test_support.hpp"
 
 #if defined(QMATH_HAS_HF_CONFIG)
 
@@ -19,6 +20,8 @@ using namespace qmath;
 using namespace qmath::models;
 
 namespace {
+
+using qmath_test::error_of;
 
 const std::string dir = std::string(QMATH_TEST_DATA_DIR) + "/hf_configs/";
 
@@ -37,15 +40,6 @@ std::map<std::string, std::uint64_t> expected_counts() {
   return out;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qmath::error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

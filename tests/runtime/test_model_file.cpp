@@ -11,6 +11,7 @@
 
 #include "catch.hpp"
 #include "gguf_test_writer.hpp"
+#include "test_support.hpp"
 
 #if defined(QMATH_HAS_HF_CONFIG)
 
@@ -20,6 +21,9 @@ using namespace qmath::models;
 
 namespace {
 
+using qmath_test::write_text;
+using qmath_test::error_of;
+
 const fs::path configs = fs::path(QMATH_TEST_DATA_DIR) / "hf_configs";
 
 fs::path scratch(const std::string& name) {
@@ -28,21 +32,7 @@ fs::path scratch(const std::string& name) {
   return dir / name;
 }
 
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-}
 
-// The message of the qmath::error `f` throws.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qmath::error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 void check_same_shape(const architecture& got, const architecture& want) {
   CHECK(got.layers == want.layers);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "catch.hpp"
+#include "test_support.hpp"
 #include "safetensors_test_writer.hpp"
 
 #if defined(QMATH_HAS_SAFETENSORS)
@@ -22,6 +23,9 @@ namespace st = qmath::io::safetensors;
 
 namespace {
 
+using qmath_test::write_text;
+using qmath_test::error_of;
+
 const fs::path configs = fs::path(QMATH_TEST_DATA_DIR) / "hf_configs";
 
 fs::path scratch_dir(const std::string& name) {
@@ -31,20 +35,7 @@ fs::path scratch_dir(const std::string& name) {
   return dir;
 }
 
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << text;
-}
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qmath::error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // The error parse_header_json gives for one tensor entry in a 16-byte buffer.
 std::string entry_error(const std::string& entry, std::uint64_t data_bytes = 16) {
