@@ -157,3 +157,10 @@ TEST_CASE("name_distance is Levenshtein's, ignoring case", "[tools][devices]") {
   CHECK(name_distance("qwen-14b", "Qwen-14B") == 0);
   CHECK(name_distance("llama-3-8b", "llama-3.1-8b") == 2);
 }
+
+TEST_CASE("--errors asks for the error table and takes no value", "[tools][cli]") {
+  CHECK_FALSE(parse_words({}).errors);
+  CHECK(parse_words({"--errors"}).errors);
+  CHECK(parse_words({"--errors", "--best-format"}).best_format);
+  CHECK_THROWS_WITH(parse_words({"--errors=yes"}), Catch::Contains("--errors takes no value"));
+}

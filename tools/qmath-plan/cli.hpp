@@ -66,6 +66,7 @@ struct options {
   bool prompt_tokens_given = false, output_tokens_given = false;
   // questions
   bool max_context = false, max_batch = false, best_format = false, cheapest = false;
+  bool errors = false;  // --errors: expected round-trip error of each weight format
   std::vector<std::string> together;
   std::string list;
   bool json = false;
@@ -240,6 +241,9 @@ inline const std::vector<flag>& flags() {
         [](options& o, std::string_view) { o.max_batch = true; });
     add("questions", {"--best-format"}, "", "the most accurate weight format that fits each device",
         [](options& o, std::string_view) { o.best_format = true; });
+    add("questions", {"--errors"}, "",
+        "the expected round-trip error (relative RMSE, SQNR) of each weight format offered, on N(0,1) and Student-t(3)",
+        [](options& o, std::string_view) { o.errors = true; });
     add("questions", {"--cheapest"}, "",
         "the cheapest priced instance for the batch job (--requests) or training run (--tokens)",
         [](options& o, std::string_view) { o.cheapest = true; });

@@ -19,6 +19,7 @@
 
 #include "cli.hpp"
 #include "compute.hpp"
+#include "errors.hpp"
 #include "output.hpp"
 #include "resolve.hpp"
 
@@ -185,8 +186,16 @@ int run(int argc, char** argv) {
     }
   }
 
-  if (o.json) std::printf("%s\n", to_json(o, r).dump(2).c_str());
-  else print_table(o, r);
+  std::vector<error_row> errors;
+  if (o.errors) errors = recipe_errors(s);
+  if (o.json) {
+    auto j = to_json(o, r);
+    if (o.errors) j["errors"] = errors_json(errors);
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    print_table(o, r);
+    if (o.errors) print_errors(s, errors);
+  }
 
   // A question answered exits 0; an answer of "nothing fits" exits 1.
   const bool question = o.max_context || o.max_batch || o.best_format || o.cheapest;
