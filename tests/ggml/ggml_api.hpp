@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -68,6 +69,30 @@ inline std::unique_ptr<library> load(const std::string& dir, std::string& why) {
     why = lib->path + " lacks ggml_get_type_traits, ggml_type_size, ggml_blck_size, ggml_type_name or ggml_quantize_chunk";
     return nullptr;
   }
+  return lib;
+}
+
+// ctest's SKIP_RETURN_CODE for the programs that compare against ggml.
+inline constexpr int skip_code = 77;
+
+// A comparison program's start: loads the library in the directory argv[1]
+// and says which library and which qmath kernels (`kernels`) are compared.
+// Without it, prints the usage (exit code 2) or why the run is skipped
+// (skip_code), sets `exit_code` and returns null.
+inline std::unique_ptr<library> load_for_main(int argc, char** argv, const char* kernels, int& exit_code) {
+  if (argc < 2) {
+    std::printf("usage: %s DIR_WITH_LIBGGML_BASE\n", argv[0]);
+    exit_code = 2;
+    return nullptr;
+  }
+  std::string why;
+  auto lib = load(argv[1], why);
+  if (!lib) {
+    std::printf("SKIPPED: ggml is not available (%s)\n", why.c_str());
+    exit_code = skip_code;
+    return nullptr;
+  }
+  std::printf("ggml: %s; qmath kernels: %s\n", lib->path.c_str(), kernels);
   return lib;
 }
 

@@ -35,7 +35,6 @@
 
 namespace {
 
-constexpr int skip_code = 77;
 constexpr std::size_t values = std::size_t{1} << 20;
 constexpr std::int64_t row_length = 4096;
 
@@ -147,17 +146,9 @@ std::string cell(const qmath::quality_report& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::printf("usage: %s DIR_WITH_LIBGGML_BASE\n", argv[0]);
-    return 2;
-  }
-  std::string why;
-  const auto lib = qmath_test::ggml::load(argv[1], why);
-  if (!lib) {
-    std::printf("SKIPPED: ggml is not available (%s)\n", why.c_str());
-    return skip_code;
-  }
-  std::printf("ggml: %s; qmath kernels: %s\n", lib->path.c_str(), qmath::default_arch_name());
+  int exit_code = 0;
+  const auto lib = qmath_test::ggml::load_for_main(argc, argv, qmath::default_arch_name(), exit_code);
+  if (!lib) return exit_code;
   const data_sets d;
   std::vector<row> rows;
   using qmath::format_id;

@@ -37,7 +37,6 @@
 
 namespace {
 
-constexpr int skip_code = 77;
 constexpr std::size_t values_per_set = std::size_t{1} << 20;
 
 int failures = 0;
@@ -308,17 +307,9 @@ std::vector<std::byte> random_bytes(std::size_t n, unsigned seed) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::printf("usage: %s DIR_WITH_LIBGGML_BASE\n", argv[0]);
-    return 2;
-  }
-  std::string why;
-  const auto lib = qmath_test::ggml::load(argv[1], why);
-  if (!lib) {
-    std::printf("SKIPPED: ggml is not available (%s)\n", why.c_str());
-    return skip_code;
-  }
-  std::printf("ggml: %s; qmath kernels: %s\n", lib->path.c_str(), qmath::default_arch_name());
+  int exit_code = 0;
+  const auto lib = qmath_test::ggml::load_for_main(argc, argv, qmath::default_arch_name(), exit_code);
+  if (!lib) return exit_code;
   check_table(*lib);
 
   const std::vector<data_set> sets{{"gaussian", gaussian(values_per_set, 1)},

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "test_support.hpp"
 
 using namespace qmath;
 
@@ -74,15 +75,6 @@ void check_block_format(const char* name) {
   }
   dequantize<F>(one, y2, rev);
   CHECK(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)) == 0);
-}
-
-std::string message_of(auto&& call) {
-  try {
-    call();
-  } catch (const qmath::error& e) {
-    return e.what();
-  }
-  return "no error";
 }
 
 }  // namespace
@@ -148,8 +140,8 @@ TEST_CASE("a NaN in any chunk is the single-threaded error, same block") {
   const std::size_t bad_block = x.size() / 32 - 40;  // in the last chunk
   x[bad_block * 32 + 5] = std::nanf("");
   std::vector<std::byte> q(storage_bytes<formats::q4_0>(x.size()));
-  const std::string single = message_of([&] { quantize<formats::q4_0>(x, q); });
-  const std::string split = message_of([&] { quantize<formats::q4_0>(x, q, threads{3}); });
+  const std::string single = qmath_test::error_of([&] { quantize<formats::q4_0>(x, q); });
+  const std::string split = qmath_test::error_of([&] { quantize<formats::q4_0>(x, q, threads{3}); });
   CHECK(single.find(std::to_string(bad_block)) != std::string::npos);
   CHECK(split == single);
 }

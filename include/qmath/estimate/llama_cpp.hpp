@@ -274,7 +274,7 @@ constexpr kv_bytes kv_cache_bytes(const models::architecture& a, const context_p
   // layers are counted, not walked: a hostile layer count costs nothing
   const std::uint32_t last = std::min(end, a.layers);
   const std::uint32_t layers = first < last ? last - first : 0;
-  const std::uint32_t sliding = r.swa_cells != 0 && layers != 0 ? a.sliding_layers_in(first, last) : 0;
+  const std::uint32_t sliding = r.swa_cells != 0 ? a.sliding_layers_in(first, last) : 0;  // 0 when first >= last
   const auto cells = [&](std::uint64_t per_stream) {
     return qmath::detail::checked_mul(per_stream, r.n_streams, detail::api, "KV cells");
   };
